@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""read_delta.py - summarize a trustflow changelog Delta table as ONE JSON object.
+
+Usage: python read_delta.py TABLE_PATH [--rows]
+  (run with the venv from scripts/pyenv.sh, which has deltalake + pyarrow)
+
+Output keys:
+  version            table version
+  rows               physical row count
+  columns            column names in order
+  consolidated_rows  sum over distinct rows (all columns but _change_type/_epoch)
+                     of count(insert) - count(delete)
+  negative           how many distinct rows have a negative count (should be 0)
+  changes            row count per _change_type value
+  flag_counts        over consolidated rows: per value counts of string columns named
+                     *_completeness, *_validity, *consistency_check, *uniqueness
+  txn                latest SetTransaction version per appId, from _delta_log
+  consolidated       (only with --rows) consolidated rows, each repeated by its count;
+                     decimals as strings, maps as objects
+"""
+import argparse
+import collections
+import datetime
+import decimal
+import glob
+import json
+import os
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from deltalake import DeltaTable
+
+META = ("_change_type", "_epoch")
+FLAG_SUFFIXES = ("_completeness", "_validity", "consistency_check", "uniqueness")
+
+
+def hashable(v, t):
+    """A hashable form of a value of arrow type t (maps become sorted tuples)."""
+    if v is None:
+        return None
+    if pa.types.is_map(t):
+        return tuple(sorted(((k, hashable(x, t.item_type)) for k, x in v), key=lambda kv: kv[0]))
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return tuple(hashable(x, t.value_type) for x in v)
+    if pa.types.is_struct(t):
+        return tuple(hashable(v[f.name], f.type) for f in t)
+    return v
+
+
+def to_json(v, t):
+    """A JSON-friendly form of a value of arrow type t."""
+    if v is None:
+        return None
+    if pa.types.is_map(t):
+        return {str(k): to_json(x, t.item_type) for k, x in v}
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return [to_json(x, t.value_type) for x in v]
+    if pa.types.is_struct(t):
+        return {f.name: to_json(v[f.name], f.type) for f in t}
+    if isinstance(v, decimal.Decimal):
+        return str(v)
+    if isinstance(v, (datetime.date, datetime.time)):  # datetime is a date
+        return v.isoformat()
+    if isinstance(v, bytes):
+        return v.hex()
+    return v
+
+
+def read_txns(table_path):
+    """Latest SetTransaction version per appId: last checkpoint, then later JSON commits."""
+    log_dir = os.path.join(table_path, "_delta_log")
+    txns, since = {}, -1
+    last_cp = os.path.join(log_dir, "_last_checkpoint")
+    if os.path.exists(last_cp):
+        with open(last_cp) as f:
+            since = json.load(f)["version"]
+        for part in sorted(glob.glob(os.path.join(log_dir, f"{since:020d}.checkpoint*.parquet"))):
+            if "txn" in pq.read_schema(part).names:
+                for t in pq.read_table(part, columns=["txn"]).column("txn").to_pylist():
+                    if t:
+                        txns[t["appId"]] = t["version"]
+    commits = []
+    for p in glob.glob(os.path.join(log_dir, "*.json")):
+        stem = os.path.basename(p)[: -len(".json")]
+        if stem.isdigit() and int(stem) > since:
+            commits.append((int(stem), p))
+    for _, p in sorted(commits):
+        with open(p) as f:
+            for line in f:
+                if line.strip():
+                    t = json.loads(line).get("txn")
+                    if t:
+                        txns[t["appId"]] = t["version"]
+    return txns
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("table_path")
+    ap.add_argument("--rows", action="store_true", help="also print the consolidated rows")
+    args = ap.parse_args()
+    path = args.table_path[len("file://"):] if args.table_path.startswith("file://") else args.table_path
+
+    dt = DeltaTable(path)
+    table = dt.to_pyarrow_table()
+    schema = table.schema
+    data_cols = [f for f in schema if f.name not in META]
+
+    counts = collections.Counter()  # row key -> inserts - deletes
+    first = {}  # row key -> a python row, for output
+    changes = collections.Counter()
+    for row in table.to_pylist():
+        ct = row.get("_change_type", "insert")
+        changes[ct] += 1
+        key = tuple(hashable(row[f.name], f.type) for f in data_cols)
+        first.setdefault(key, row)
+        counts[key] += {"insert": 1, "delete": -1}.get(ct, 0)
+
+    flag_cols = [
+        f.name for f in data_cols
+        if f.name.endswith(FLAG_SUFFIXES)
+        and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type) or pa.types.is_string_view(f.type))
+    ]
+    flags = {c: collections.Counter() for c in flag_cols}
+    for key, n in counts.items():
+        if n > 0:
+            for c in flag_cols:
+                v = first[key][c]
+                flags[c]["null" if v is None else v] += n
+
+    out = {
+        "version": dt.version(),
+        "rows": table.num_rows,
+        "columns": schema.names,
+        "consolidated_rows": sum(n for n in counts.values() if n > 0),
+        "negative": sum(1 for n in counts.values() if n < 0),
+        "changes": {"insert": changes.pop("insert", 0), "delete": changes.pop("delete", 0), **changes},
+        "flag_counts": {c: dict(sorted(flags[c].items())) for c in flag_cols},
+        "txn": read_txns(path),
+    }
+    if args.rows:
+        rows = []
+        for key, n in counts.items():
+            rec = {f.name: to_json(first[key][f.name], f.type) for f in data_cols}
+            rows.extend([rec] * max(n, 0))
+        out["consolidated"] = sorted(rows, key=lambda r: json.dumps(r, sort_keys=True))
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# test.sh — README command two: every check CI runs, on a fresh machine or a warm one.
+#
+# Installs what the tests need (Kafka jars from Maven Central, a Python venv with deltalake and
+# pyarrow: both cached under ~/.cache/trustflow), starts a single-node Kafka broker on
+# 127.0.0.1, runs cargo fmt --check, clippy, and the whole test suite in release mode, and
+# stops the broker again.
+#
+# Usage: scripts/test.sh [extra cargo test args]
+# Environment: CARGO_TARGET_DIR (default ~/.cache/trustflow/target, outside the clone so that
+#   repeated runs reuse the build), KAFKA_PORT (9092), TRUSTFLOW_CACHE.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${TRUSTFLOW_CACHE:-$HOME/.cache/trustflow}/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+step() { printf '\n== %s (%s)\n' "$*" "$(date +%T)"; }
+
+step "toolchain"
+cargo --version
+rustc --version
+
+step "cargo fmt --check"
+cargo fmt --check
+
+step "python venv (deltalake, pyarrow)"
+bash scripts/pyenv.sh >/dev/null
+
+step "kafka"
+bash scripts/kafka.sh start
+trap 'bash scripts/kafka.sh stop || true' EXIT
+TRUSTFLOW_TEST_BROKERS="$(bash scripts/kafka.sh bootstrap)"
+export TRUSTFLOW_TEST_BROKERS
+
+step "cargo clippy --all-targets -- -D warnings (release profile, shares the test build)"
+cargo clippy --release --all-targets -- -D warnings
+
+step "cargo test --release"
+cargo test --release "$@"

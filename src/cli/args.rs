@@ -1,0 +1,126 @@
+//! Raw command-line flags, as clap parses them (validation happens in [`super::plan`]).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use super::cluster::ClusterArgs;
+
+/// trustflow: financial events from Kafka, checked incrementally, written exactly once to Delta.
+///
+/// Start with `trustflow run`: with no --brokers it starts an in-process Kafka (librdkafka's
+/// mock cluster), generates a demo stream, runs the quality checks and writes a Delta table
+/// under ./trustflow-data/.
+#[derive(Parser, Debug)]
+#[command(name = "trustflow", version, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the quality pipeline: Kafka -> Avro -> quality graph -> Delta table.
+    ///
+    /// Without --brokers this is the zero-install demo: an in-process Kafka, a generated stream
+    /// of --demo-events transactions, one bounded run, a summary at the end.
+    Run(RunArgs),
+    /// Generate realistic transactions (skewed users, duplicates, invalid fields, late and
+    /// out-of-order events, undecodable garbage) to Kafka and/or JSON lines.
+    Generate(GenerateArgs),
+}
+
+/// Flags of `trustflow run`.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Pipeline spec (YAML: topics, dead-letter topic, epoch, output); flags override it.
+    /// Default: the built-in copy of dataflows/quality.yaml.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Kafka bootstrap servers. Without it, the demo runs on an in-process mock cluster.
+    #[arg(long, value_name = "HOST:PORT[,..]", env = "TRUSTFLOW_BROKERS")]
+    pub brokers: Option<String>,
+    /// Transactions topic.
+    #[arg(long, value_name = "NAME")]
+    pub topic: Option<String>,
+    /// Dead-letter topic for undecodable records.
+    #[arg(long, value_name = "NAME")]
+    pub dead_letter_topic: Option<String>,
+    /// Consumer group id (informational: positions live in the output table).
+    #[arg(long, value_name = "ID")]
+    pub group: Option<String>,
+    /// Output Delta table (a path).
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<String>,
+    /// The pipeline's identity in the table's transaction log.
+    #[arg(long, value_name = "ID")]
+    pub app_id: Option<String>,
+    /// Epoch length in milliseconds: how long input collects before its changes commit.
+    #[arg(long, value_name = "MS")]
+    pub epoch_ms: Option<u64>,
+    /// "Now" for timestamp validity, epoch milliseconds (default: the wall clock at start).
+    /// Pass the same value to every process of a cluster.
+    #[arg(long, value_name = "MS")]
+    pub now: Option<i64>,
+    /// Stop after reading every partition to its end, instead of running until interrupted.
+    #[arg(long)]
+    pub stop_at_end: bool,
+    /// Extra librdkafka property, `key=value` (repeatable), e.g. -X security.protocol=SSL.
+    #[arg(short = 'X', value_name = "KEY=VALUE")]
+    pub kafka_option: Vec<String>,
+    /// Demo only: how many events the generator sends to the in-process cluster.
+    #[arg(long, value_name = "N", default_value_t = 200_000)]
+    pub demo_events: u64,
+    /// Write the run's summary as JSON to this file too.
+    #[arg(long, value_name = "PATH")]
+    pub summary_json: Option<PathBuf>,
+    /// Cluster flags.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// Flags of `trustflow generate`.
+#[derive(Args, Debug, Clone)]
+pub struct GenerateArgs {
+    /// Kafka bootstrap servers to produce to (omit to write only --jsonl).
+    #[arg(long, value_name = "HOST:PORT[,..]", env = "TRUSTFLOW_BROKERS")]
+    pub brokers: Option<String>,
+    /// Topic to produce to (created with --partitions if missing).
+    #[arg(long, default_value = "financial-transactions", value_name = "NAME")]
+    pub topic: String,
+    /// Partitions for a topic that has to be created.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub partitions: i32,
+    /// Number of events (garbage included).
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub count: u64,
+    /// Events per second (0: as fast as the broker takes them).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub rate: u64,
+    /// Seed: the same seed gives the same events.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Distinct users (activity is skewed towards a few).
+    #[arg(long, default_value_t = 2_000, value_name = "N")]
+    pub users: u32,
+    /// "Now" that timestamps are generated around, epoch milliseconds (default: wall clock).
+    #[arg(long, value_name = "MS")]
+    pub now: Option<i64>,
+    /// Share of undecodable values.
+    #[arg(long, default_value_t = 0.005, value_name = "FRACTION")]
+    pub garbage_rate: f64,
+    /// Share of rows that repeat an earlier transactionId.
+    #[arg(long, default_value_t = 0.02, value_name = "FRACTION")]
+    pub duplicate_rate: f64,
+    /// Also write the decodable transactions as JSON lines here.
+    #[arg(long, value_name = "PATH")]
+    pub jsonl: Option<PathBuf>,
+    /// Write the generator's ground truth (planted problems, counted) as JSON here.
+    #[arg(long, value_name = "PATH")]
+    pub truth: Option<PathBuf>,
+    /// Extra librdkafka property, `key=value` (repeatable).
+    #[arg(short = 'X', value_name = "KEY=VALUE")]
+    pub kafka_option: Vec<String>,
+}

@@ -1,0 +1,267 @@
+//! Validated plans: flags and the pipeline spec combined, checked, with defaults filled in.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::args::{GenerateArgs, RunArgs};
+use crate::config::{ConfigError, PipelineSpec};
+use crate::generate::GeneratorConfig;
+use crate::source::KafkaSettings;
+
+/// A flag value that does not make sense, with the reason.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// A flag or combination of flags is invalid.
+    #[error("{0}")]
+    Invalid(String),
+    /// The pipeline spec is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+impl PlanError {
+    /// An invalid-flag error with this message.
+    pub fn new(message: impl Into<String>) -> PlanError {
+        PlanError::Invalid(message.into())
+    }
+}
+
+/// What `trustflow run` will do.
+#[derive(Debug)]
+pub struct RunPlan {
+    /// The spec after flags were applied.
+    pub spec: PipelineSpec,
+    /// The brokers, or `None` for the in-process demo cluster.
+    pub brokers: Option<String>,
+    /// Extra librdkafka properties (spec first, then flags).
+    pub kafka_options: Vec<(String, String)>,
+    /// "Now" for timestamp validity.
+    pub now_ms: i64,
+    /// Whether to stop at the end of the input (always for the demo).
+    pub bounded: bool,
+    /// Demo stream size (only used without brokers).
+    pub demo_events: u64,
+    /// Where to write the summary JSON.
+    pub summary_json: Option<PathBuf>,
+    /// Timely's configuration.
+    pub timely: timely::Config,
+    /// Processes in the cluster (for warnings about per-process clocks).
+    pub processes: usize,
+}
+
+impl RunPlan {
+    /// Validates `args` over the spec they name (or the built-in one).
+    pub fn from_args(args: RunArgs) -> Result<RunPlan, PlanError> {
+        let mut spec = match &args.config {
+            Some(path) => PipelineSpec::load(path)?,
+            None => PipelineSpec::builtin()?,
+        };
+        let set = |slot: &mut String, value: Option<String>| {
+            if let Some(v) = value {
+                *slot = v;
+            }
+        };
+        set(&mut spec.source.topic, args.topic);
+        set(&mut spec.source.dead_letter_topic, args.dead_letter_topic);
+        set(&mut spec.source.group, args.group);
+        set(&mut spec.sink.output, args.output);
+        set(&mut spec.app_id, args.app_id);
+        if let Some(ms) = args.epoch_ms {
+            spec.epoch_ms = ms;
+        }
+        spec.validate("(flags over the spec)")?;
+
+        let mut kafka_options: Vec<(String, String)> =
+            spec.source.kafka.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        kafka_options.extend(parse_options(&args.kafka_option)?);
+        if args.brokers.is_none() && args.cluster.processes > 1 {
+            return Err(PlanError::new(
+                "the in-process demo cluster cannot span processes: pass --brokers to run a cluster",
+            ));
+        }
+        Ok(RunPlan {
+            bounded: args.stop_at_end || args.brokers.is_none(),
+            brokers: args.brokers,
+            kafka_options,
+            now_ms: args.now.unwrap_or_else(wall_clock_ms),
+            demo_events: args.demo_events,
+            summary_json: args.summary_json,
+            timely: args.cluster.timely_config()?,
+            processes: args.cluster.processes,
+            spec,
+        })
+    }
+
+    /// The epoch length.
+    pub fn epoch(&self) -> Duration {
+        Duration::from_millis(self.spec.epoch_ms)
+    }
+}
+
+/// What `trustflow generate` will do.
+#[derive(Debug)]
+pub struct GeneratePlan {
+    /// Where to produce, if anywhere.
+    pub kafka: Option<KafkaSettings>,
+    /// The topic.
+    pub topic: String,
+    /// Partitions for a topic that has to be created.
+    pub partitions: i32,
+    /// Events to generate.
+    pub count: u64,
+    /// Events per second, if throttled.
+    pub rate: Option<u64>,
+    /// The generator's settings.
+    pub generator: GeneratorConfig,
+    /// JSON lines output.
+    pub jsonl: Option<PathBuf>,
+    /// Ground truth output.
+    pub truth: Option<PathBuf>,
+}
+
+impl GeneratePlan {
+    /// Validates `args`.
+    pub fn from_args(args: GenerateArgs) -> Result<GeneratePlan, PlanError> {
+        if args.brokers.is_none() && args.jsonl.is_none() {
+            return Err(PlanError::new("nothing to write to: pass --brokers, --jsonl, or both"));
+        }
+        if args.partitions < 1 {
+            return Err(PlanError::new("--partitions must be at least 1"));
+        }
+        for (flag, rate) in [("--garbage-rate", args.garbage_rate), ("--duplicate-rate", args.duplicate_rate)]
+        {
+            if !(0.0..=0.5).contains(&rate) {
+                return Err(PlanError::new(format!("{flag} must be between 0 and 0.5, not {rate}")));
+            }
+        }
+        if args.users == 0 {
+            return Err(PlanError::new("--users must be at least 1"));
+        }
+        let kafka = args.brokers.map(|brokers| -> Result<KafkaSettings, PlanError> {
+            Ok(KafkaSettings { brokers, options: parse_options(&args.kafka_option)? })
+        });
+        Ok(GeneratePlan {
+            kafka: kafka.transpose()?,
+            topic: args.topic,
+            partitions: args.partitions,
+            count: args.count,
+            rate: (args.rate > 0).then_some(args.rate),
+            generator: GeneratorConfig {
+                seed: args.seed,
+                users: args.users,
+                now_ms: args.now.unwrap_or_else(wall_clock_ms),
+                garbage_rate: args.garbage_rate,
+                duplicate_rate: args.duplicate_rate,
+                ..GeneratorConfig::default()
+            },
+            jsonl: args.jsonl,
+            truth: args.truth,
+        })
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn wall_clock_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
+}
+
+/// Parses `key=value` librdkafka properties.
+fn parse_options(options: &[String]) -> Result<Vec<(String, String)>, PlanError> {
+    options
+        .iter()
+        .map(|option| match option.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => Ok((key.trim().to_owned(), value.to_owned())),
+            _ => Err(PlanError::new(format!("-X {option}: expected key=value"))),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn run_plan(argv: &[&str]) -> Result<RunPlan, PlanError> {
+        let cli = Cli::try_parse_from(
+            std::iter::once("trustflow").chain(std::iter::once("run")).chain(argv.iter().copied()),
+        )
+        .map_err(|e| PlanError::new(e.to_string()))?;
+        match cli.command {
+            Command::Run(args) => RunPlan::from_args(args),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn generate_plan(argv: &[&str]) -> Result<GeneratePlan, PlanError> {
+        let cli = Cli::try_parse_from(
+            std::iter::once("trustflow").chain(std::iter::once("generate")).chain(argv.iter().copied()),
+        )
+        .map_err(|e| PlanError::new(e.to_string()))?;
+        match cli.command {
+            Command::Generate(args) => GeneratePlan::from_args(args),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn no_brokers_means_a_bounded_demo() {
+        let plan = run_plan(&[]).unwrap();
+        assert!(plan.brokers.is_none() && plan.bounded);
+        assert_eq!(plan.spec.sink.output, "./trustflow-data/quality");
+    }
+
+    #[test]
+    fn brokers_run_until_interrupted_unless_stop_at_end() {
+        assert!(!run_plan(&["--brokers", "127.0.0.1:9092"]).unwrap().bounded);
+        assert!(run_plan(&["--brokers", "127.0.0.1:9092", "--stop-at-end"]).unwrap().bounded);
+    }
+
+    #[test]
+    fn flags_override_the_spec_and_are_validated() {
+        let plan =
+            run_plan(&["--topic", "t", "--output", "/tmp/x", "--epoch-ms", "250", "--app-id", "a"]).unwrap();
+        assert_eq!((plan.spec.source.topic.as_str(), plan.spec.sink.output.as_str()), ("t", "/tmp/x"));
+        assert_eq!((plan.spec.epoch_ms, plan.spec.app_id.as_str()), (250, "a"));
+        assert!(run_plan(&["--epoch-ms", "0"]).is_err());
+        assert!(run_plan(&["--topic", "financial-transactions-dlq"]).is_err());
+    }
+
+    #[test]
+    fn kafka_options_must_be_key_value() {
+        let plan = run_plan(&["-X", "security.protocol=SSL", "-X", "a=b=c"]).unwrap();
+        assert_eq!(
+            plan.kafka_options,
+            vec![("security.protocol".into(), "SSL".into()), ("a".into(), "b=c".into())]
+        );
+        assert!(run_plan(&["-X", "novalue"]).is_err());
+    }
+
+    #[test]
+    fn now_is_taken_from_the_flag() {
+        assert_eq!(run_plan(&["--now", "1700000000000"]).unwrap().now_ms, 1_700_000_000_000);
+    }
+
+    #[test]
+    fn cluster_flags_reach_timely() {
+        let plan = run_plan(&["-w", "2"]).unwrap();
+        assert!(matches!(plan.timely.communication, timely::CommunicationConfig::Process(2)));
+        assert!(run_plan(&["-n", "2", "-p", "0"]).unwrap_err().to_string().contains("--brokers"));
+    }
+
+    #[test]
+    fn missing_spec_file_is_a_clear_error() {
+        let err = run_plan(&["--config", "/nonexistent/spec.yaml"]).unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/spec.yaml"), "{err}");
+    }
+
+    #[test]
+    fn generate_needs_a_destination_and_sane_rates() {
+        assert!(generate_plan(&[]).unwrap_err().to_string().contains("nothing to write"));
+        let plan = generate_plan(&["--jsonl", "/tmp/x.jsonl", "--rate", "0", "--seed", "7"]).unwrap();
+        assert_eq!((plan.rate, plan.generator.seed), (None, 7));
+        assert!(generate_plan(&["--jsonl", "x", "--garbage-rate", "0.9"]).is_err());
+        assert!(generate_plan(&["--jsonl", "x", "--partitions", "0"]).is_err());
+    }
+}

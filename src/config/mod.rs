@@ -1,0 +1,154 @@
+//! Pipeline specs: the YAML files under `dataflows/` that `trustflow run --config` takes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The spec compiled into the binary (`dataflows/quality.yaml`), used without `--config`.
+pub const DEFAULT_SPEC: &str = include_str!("../../dataflows/quality.yaml");
+
+/// A pipeline spec. Unknown keys are errors, so that a typo never silently does nothing.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineSpec {
+    /// A name for people and logs.
+    pub name: String,
+    /// The pipeline's identity in the output table's transaction log.
+    pub app_id: String,
+    /// Where events come from.
+    pub source: SourceSpec,
+    /// How long each epoch collects input, in milliseconds.
+    pub epoch_ms: u64,
+    /// Where results go.
+    pub sink: SinkSpec,
+}
+
+/// The Kafka side of a spec.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSpec {
+    /// The transactions topic.
+    pub topic: String,
+    /// Where undecodable records go.
+    pub dead_letter_topic: String,
+    /// Consumer group id.
+    pub group: String,
+    /// Extra librdkafka properties.
+    #[serde(default)]
+    pub kafka: BTreeMap<String, String>,
+}
+
+/// The output side of a spec.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SinkSpec {
+    /// The output table, a path or URL.
+    pub output: String,
+}
+
+/// A spec that could not be read or understood.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read pipeline spec {path}: {source}")]
+    Read {
+        /// The spec's path.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a valid spec (YAML syntax, unknown or missing keys, wrong types).
+    #[error("invalid pipeline spec {origin}: {source}")]
+    Parse {
+        /// The spec's path, or `built-in`.
+        origin: String,
+        /// The parser's error, with line and column.
+        #[source]
+        source: serde_yaml_ng::Error,
+    },
+    /// A value is out of range.
+    #[error("invalid pipeline spec {origin}: {message}")]
+    Invalid {
+        /// The spec's path, or `built-in`.
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl PipelineSpec {
+    /// The built-in spec.
+    pub fn builtin() -> Result<PipelineSpec, ConfigError> {
+        PipelineSpec::parse(DEFAULT_SPEC, "built-in")
+    }
+
+    /// Reads and validates the spec at `path`.
+    pub fn load(path: &Path) -> Result<PipelineSpec, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        PipelineSpec::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates spec text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<PipelineSpec, ConfigError> {
+        let spec: PipelineSpec = serde_yaml_ng::from_str(text)
+            .map_err(|source| ConfigError::Parse { origin: origin.to_owned(), source })?;
+        spec.validate(origin)?;
+        Ok(spec)
+    }
+
+    /// Checks the values that the types alone do not; `origin` names the spec in errors.
+    pub fn validate(&self, origin: &str) -> Result<(), ConfigError> {
+        let spec = self;
+        let invalid =
+            |message: &str| ConfigError::Invalid { origin: origin.to_owned(), message: message.to_owned() };
+        if spec.epoch_ms == 0 {
+            return Err(invalid("epoch_ms must be at least 1"));
+        }
+        if spec.source.topic.is_empty() || spec.source.dead_letter_topic.is_empty() {
+            return Err(invalid("source.topic and source.dead_letter_topic must not be empty"));
+        }
+        if spec.source.topic == spec.source.dead_letter_topic {
+            return Err(invalid("the dead-letter topic must differ from the source topic"));
+        }
+        if spec.app_id.is_empty() {
+            return Err(invalid("app_id must not be empty"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_spec_parses_and_matches_the_file() {
+        let spec = PipelineSpec::builtin().unwrap();
+        assert_eq!(spec.source.topic, "financial-transactions");
+        let file =
+            PipelineSpec::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/dataflows/quality.yaml")))
+                .unwrap();
+        assert_eq!(spec, file);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let text = DEFAULT_SPEC.replace("epoch_ms: 1000", "epoch_ms: 1000\nepoch_msec: 5");
+        let err = PipelineSpec::parse(&text, "t").unwrap_err().to_string();
+        assert!(err.contains("epoch_msec"), "{err}");
+    }
+
+    #[test]
+    fn zero_epoch_and_same_topics_are_refused() {
+        let zero = DEFAULT_SPEC.replace("epoch_ms: 1000", "epoch_ms: 0");
+        assert!(PipelineSpec::parse(&zero, "t").unwrap_err().to_string().contains("epoch_ms"));
+        let same = DEFAULT_SPEC.replace(
+            "dead_letter_topic: financial-transactions-dlq",
+            "dead_letter_topic: financial-transactions",
+        );
+        assert!(PipelineSpec::parse(&same, "t").unwrap_err().to_string().contains("dead-letter"));
+    }
+}

@@ -1,0 +1,3 @@
+//! The differential-dataflow graphs: quality checks over transactions.
+
+pub mod quality;

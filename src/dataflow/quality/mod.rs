@@ -1,0 +1,10 @@
+//! The quality graph: completeness, validity, consistency and uniqueness, incrementally.
+
+pub mod frame;
+pub mod graph;
+pub mod reference;
+pub mod row;
+pub mod rules;
+
+pub use graph::quality;
+pub use row::QualityRow;

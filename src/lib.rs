@@ -1,0 +1,29 @@
+//! trustflow: financial events from Kafka, checked incrementally, written exactly once.
+//!
+//! The pieces, in the order data flows through them:
+//!
+//! * [`source`]: one Kafka reader per timely worker, owning a deterministic share of the
+//!   partitions; undecodable records go to a dead-letter topic with the reason in headers.
+//! * [`codec`]: the Confluent wire format and Avro, to the typed [`record`]s, with schemas from
+//!   a [`codec::SchemaResolver`] (the local `schemas/` folder, or a Confluent REST registry).
+//! * [`dataflow`]: the differential-dataflow graphs. [`dataflow::quality`] computes the
+//!   reference design's completeness, validity, consistency and uniqueness verdicts
+//!   incrementally: a late or duplicate event retracts and re-emits the rows it changes.
+//! * [`sink`]: each epoch's changes appended to a Delta table as one commit carrying the
+//!   pipeline's app id and epoch (`txn`), with a change-type column so that the consolidated
+//!   table is the current truth.
+//! * [`pipeline`]: the run loop that ties them together on timely workers; [`demo`] wraps it
+//!   with an in-process Kafka cluster and generated data ([`generate`]).
+//! * [`cli`] and [`config`]: flags and YAML pipeline specs, validated into plans.
+#![forbid(missing_docs)]
+
+pub mod cli;
+pub mod codec;
+pub mod config;
+pub mod dataflow;
+pub mod demo;
+pub mod generate;
+pub mod pipeline;
+pub mod record;
+pub mod sink;
+pub mod source;

@@ -1,0 +1,145 @@
+//! The trustflow binary: parse the command line, run it, map errors to exit codes.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use trustflow::cli::{Cli, Command, GeneratePlan, RunPlan};
+use trustflow::codec::{LocalRegistry, SchemaResolver};
+use trustflow::generate::Generator;
+use trustflow::generate::produce::{Destinations, WireEncoder, produce};
+use trustflow::pipeline::{self, PipelineConfig, PipelineError};
+use trustflow::source::KafkaSettings;
+
+/// Log filter unless RUST_LOG says otherwise. delta-kernel logs a missing table as an error
+/// before trustflow creates it; that is expected, not worth a line.
+const DEFAULT_LOG: &str = "warn,trustflow=info,buoyant_kernel::snapshot::builder=off";
+
+/// Exit code for invalid flags or specs (clap itself exits with 2 for unknown flags).
+const EXIT_USAGE: u8 = 2;
+/// Exit code for failures that may pass on retry (broker or store unavailable).
+const EXIT_RETRYABLE: u8 = 75;
+/// Exit code for other failures.
+const EXIT_FAILURE: u8 = 1;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG)))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match execute(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(exit_code(&error))
+        }
+    }
+}
+
+fn exit_code(error: &anyhow::Error) -> u8 {
+    if error.downcast_ref::<trustflow::cli::PlanError>().is_some() {
+        return EXIT_USAGE;
+    }
+    let retryable = error.chain().any(|cause| {
+        cause.downcast_ref::<PipelineError>().is_some_and(PipelineError::is_retryable)
+            || cause.downcast_ref::<trustflow::source::SourceError>().is_some_and(|e| e.is_retryable())
+    });
+    if retryable { EXIT_RETRYABLE } else { EXIT_FAILURE }
+}
+
+fn execute(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Run(args) => run(RunPlan::from_args(args)?),
+        Command::Generate(args) => generate(GeneratePlan::from_args(args)?),
+    }
+}
+
+fn run(plan: RunPlan) -> anyhow::Result<()> {
+    let registry: Arc<dyn SchemaResolver> = Arc::new(LocalRegistry::embedded()?);
+    if plan.processes > 1 && std::env::args().all(|a| !a.starts_with("--now")) {
+        tracing::warn!("each process takes its own clock as \"now\": pass the same --now to every process");
+    }
+    let config = PipelineConfig {
+        kafka: KafkaSettings {
+            brokers: plan.brokers.clone().unwrap_or_default(),
+            options: plan.kafka_options.clone(),
+        },
+        topic: plan.spec.source.topic.clone(),
+        dead_letter_topic: plan.spec.source.dead_letter_topic.clone(),
+        group: plan.spec.source.group.clone(),
+        output: plan.spec.sink.output.clone(),
+        app_id: plan.spec.app_id.clone(),
+        epoch: plan.epoch(),
+        now_ms: plan.now_ms,
+        bounded: plan.bounded,
+        registry,
+    };
+    let summary = match &plan.brokers {
+        Some(_) => pipeline::run(config, plan.timely.clone())?,
+        None => {
+            eprintln!(
+                "no --brokers: running the demo on an in-process Kafka cluster with {} generated events",
+                plan.demo_events
+            );
+            trustflow::demo::run(config, plan.timely.clone(), plan.demo_events)?.summary
+        }
+    };
+    print!("{summary}");
+    if let Some(table) = &summary.table {
+        println!(
+            "read it with   python3 -c \"import deltalake; print(deltalake.DeltaTable('{}').to_pyarrow_table().num_rows)\"",
+            table.table
+        );
+    }
+    if let Some(path) = &plan.summary_json {
+        let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+        serde_json::to_writer_pretty(BufWriter::new(file), &summary)?;
+    }
+    Ok(())
+}
+
+fn generate(plan: GeneratePlan) -> anyhow::Result<()> {
+    let registry = LocalRegistry::embedded()?;
+    let schema_id = registry.id_for_topic(&plan.topic).unwrap_or(1);
+    if let Some(kafka) = &plan.kafka {
+        kafka.ensure_topics(&[(&plan.topic, plan.partitions)])?;
+    }
+    let mut jsonl = match &plan.jsonl {
+        Some(path) => Some(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => None,
+    };
+    let destinations = Destinations {
+        kafka: plan.kafka.as_ref().map(|k| (k, plan.topic.as_str())),
+        jsonl: jsonl.as_mut().map(|w| w as &mut dyn std::io::Write),
+    };
+    let started = std::time::Instant::now();
+    let truth = produce(
+        Generator::new(plan.generator.clone()),
+        plan.count,
+        plan.rate,
+        WireEncoder::new(Arc::new(registry), schema_id),
+        destinations,
+        |sent| tracing::info!(sent, "generated"),
+    )?;
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "generated {} events ({} transactions, {} undecodable) in {seconds:.2} s = {:.0} events/s",
+        truth.events,
+        truth.transactions,
+        truth.garbage_total(),
+        truth.events as f64 / seconds.max(1e-9)
+    );
+    if let Some(path) = &plan.truth {
+        let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+        serde_json::to_writer_pretty(BufWriter::new(file), &truth)?;
+    }
+    Ok(())
+}

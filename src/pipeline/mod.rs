@@ -1,0 +1,74 @@
+//! A pipeline run: timely workers read Kafka, run the quality graph and commit to Delta.
+//!
+//! Every worker owns a share of the topic's partitions ([`crate::source::partitions_for_worker`]),
+//! decodes what it reads, dead-letters what it cannot decode, and feeds transactions into the
+//! graph stamped with the current epoch. Worker 0 receives every output change, and once the
+//! graph's frontier passes an epoch, commits that epoch's changes as one Delta transaction
+//! tagged with the pipeline's app id and the epoch number.
+
+mod commit;
+mod error;
+mod summary;
+mod worker;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub use error::PipelineError;
+pub use summary::{RunSummary, TableStats};
+
+use crate::codec::SchemaResolver;
+use crate::source::KafkaSettings;
+
+/// Everything a run needs, validated.
+#[derive(Clone)]
+pub struct PipelineConfig {
+    /// The brokers and client options.
+    pub kafka: KafkaSettings,
+    /// The transactions topic.
+    pub topic: String,
+    /// Where undecodable records go.
+    pub dead_letter_topic: String,
+    /// Consumer group id (informational: offsets are never committed to Kafka).
+    pub group: String,
+    /// The output table (path or URL).
+    pub output: String,
+    /// The pipeline's identity in the table's transaction log.
+    pub app_id: String,
+    /// How long each epoch collects input before it is closed.
+    pub epoch: Duration,
+    /// The "now" of timestamp validity, epoch milliseconds.
+    pub now_ms: i64,
+    /// Stop once every partition has been read to its end (instead of running until stopped).
+    pub bounded: bool,
+    /// The schema registry.
+    pub registry: Arc<dyn SchemaResolver>,
+}
+
+/// Runs the pipeline on the timely cluster described by `timely`, until the input ends
+/// (`bounded`) and everything is committed. Returns this process's summary.
+pub fn run(config: PipelineConfig, timely: timely::Config) -> Result<RunSummary, PipelineError> {
+    let started = Instant::now();
+    let shared = Arc::new(Mutex::new(RunSummary::default()));
+    let totals = shared.clone();
+    let guards = timely::execute(timely, move |worker| worker::run_worker(worker, &config, &totals))
+        .map_err(PipelineError::Cluster)?;
+    let mut first_error = None;
+    for (index, result) in guards.join().into_iter().enumerate() {
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                first_error.get_or_insert(e);
+            }
+            Err(message) => {
+                first_error.get_or_insert(PipelineError::WorkerPanicked { worker: index, message });
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    let mut summary = shared.lock().map(|s| s.clone()).unwrap_or_default();
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}

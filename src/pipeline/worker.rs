@@ -1,0 +1,157 @@
+//! One timely worker's part of a run: read, decode, feed the graph, and (worker 0) commit.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use differential_dataflow::input::Input;
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::generic::Operator;
+use timely::worker::Worker;
+
+use super::PipelineConfig;
+use super::commit::{Committer, Pending};
+use super::error::PipelineError;
+use super::summary::RunSummary;
+use crate::codec::{Decoder, wire};
+use crate::dataflow::quality::{QualityRow, quality};
+use crate::record::{Record, Transaction};
+use crate::source::dead_letter::Rejection;
+use crate::source::{DeadLetters, KafkaReader, partitions_for_worker};
+
+/// Records handed over per poll before the worker steps the dataflow again.
+const POLL_BATCH: usize = 8_192;
+/// Epochs that may be in flight before the reader waits for the graph to catch up.
+const MAX_EPOCHS_IN_FLIGHT: u64 = 4;
+/// How long to wait for the dead-letter producer's acknowledgements at the end.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// This worker's counters, added to the process's summary at the end.
+#[derive(Default)]
+struct Counters {
+    events: u64,
+    transactions: u64,
+    dead_lettered: BTreeMap<String, u64>,
+}
+
+/// Runs one worker to completion.
+pub(super) fn run_worker(
+    worker: &mut Worker,
+    config: &PipelineConfig,
+    totals: &Mutex<RunSummary>,
+) -> Result<(), PipelineError> {
+    let index = worker.index();
+    let peers = worker.peers();
+    let pending = Pending::shared();
+    let mut committer =
+        if index == 0 { Some(Committer::open(&config.output, &config.app_id)?) } else { None };
+
+    let now_ms = config.now_ms;
+    let buffer = pending.clone();
+    let mut input = worker.dataflow::<u64, _, _>(|scope| {
+        let (input, transactions) = scope.new_collection::<Transaction, isize>();
+        quality(transactions, now_ms).inner.sink(
+            Exchange::new(|_: &(QualityRow, u64, isize)| 0),
+            "CommitBuffer",
+            move |(input, frontier)| {
+                let mut pending = buffer.borrow_mut();
+                input.for_each(|_, data| {
+                    for (row, epoch, diff) in data.drain(..) {
+                        pending.by_epoch.entry(epoch).or_default().push((row, diff));
+                    }
+                });
+                pending.frontier = frontier.frontier().to_vec();
+            },
+        );
+        input
+    });
+    // The commit buffer's frontier is the graph's progress, as seen after the exchange.
+    let lagging = |target: u64| pending.borrow().frontier.iter().any(|f| *f < target);
+
+    let partitions = config.kafka.partitions(&config.topic)?;
+    let mine = partitions_for_worker(&partitions, index, peers);
+    tracing::info!(worker = index, partitions = ?mine, "assigned");
+    let mut reader = KafkaReader::open(&config.kafka, &config.group, &config.topic, &mine, config.bounded)?;
+    let mut dead_letters = DeadLetters::new(&config.kafka, &config.dead_letter_topic)?;
+    let mut decoder = Decoder::new(config.registry.clone());
+    let mut counters = Counters::default();
+
+    let mut epoch: u64 = 1;
+    input.advance_to(epoch);
+    let mut epoch_started = Instant::now();
+    while !reader.finished() {
+        let mut failure = None;
+        reader.poll_batch(POLL_BATCH, Duration::from_millis(2), |message| {
+            counters.events += 1;
+            let payload = message.payload.unwrap_or_default();
+            let rejection = match decoder.decode(payload) {
+                Ok(decoded) => match decoded.record {
+                    Record::Transaction(row) => {
+                        counters.transactions += 1;
+                        input.insert(row);
+                        return;
+                    }
+                    other => Rejection {
+                        reason: "unexpected_record_type",
+                        message: format!("schema {} is not a transaction: {other:?}", decoded.schema_id),
+                        schema_id: Some(decoded.schema_id),
+                    },
+                },
+                Err(error) if error.is_retryable() => {
+                    // The registry is unavailable: the record is fine, so stop rather than
+                    // dead-letter it (a restart reads it again).
+                    failure.get_or_insert(PipelineError::Codec(error));
+                    return;
+                }
+                Err(error) => Rejection {
+                    reason: error.reason(),
+                    message: error.to_string(),
+                    schema_id: wire::split(payload).ok().map(|(id, _)| id),
+                },
+            };
+            *counters.dead_lettered.entry(rejection.reason.to_owned()).or_default() += 1;
+            if let Err(e) = dead_letters.send(&message, &rejection) {
+                failure.get_or_insert(e.into());
+            }
+        })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if epoch_started.elapsed() >= config.epoch {
+            epoch += 1;
+            input.advance_to(epoch);
+            input.flush();
+            epoch_started = Instant::now();
+        }
+        worker.step();
+        while lagging(epoch.saturating_sub(MAX_EPOCHS_IN_FLIGHT)) {
+            worker.step();
+        }
+        if let Some(committer) = committer.as_mut() {
+            committer.commit_ready(&pending)?;
+        }
+    }
+    drop(input);
+    loop {
+        if let Some(committer) = committer.as_mut() {
+            committer.commit_ready(&pending)?;
+        }
+        if !lagging(u64::MAX) {
+            break;
+        }
+        worker.step();
+    }
+    dead_letters.flush(FLUSH_TIMEOUT)?;
+
+    let mut totals = totals.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    totals.workers += 1;
+    totals.events_in += counters.events;
+    totals.transactions += counters.transactions;
+    for (reason, count) in counters.dead_lettered {
+        *totals.dead_lettered.entry(reason).or_default() += count;
+    }
+    if let Some(committer) = committer {
+        totals.table = Some(committer.stats);
+    }
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! The changelog table's columns: its Delta schema and the Arrow schema derived from it.
+
+use std::sync::Arc;
+
+use deltalake::arrow::datatypes::{Schema, SchemaRef};
+use deltalake::kernel::engine::arrow_conversion::TryIntoArrow;
+use deltalake::kernel::{DataType, MapType, StructField, StructType};
+
+use super::error::SinkError;
+use crate::dataflow::quality::QualityRow;
+use crate::dataflow::quality::row::AVG_SCALE;
+use crate::record::AMOUNT_SCALE;
+
+/// Precision of `amount` (Avro and Spark `decimal(18,2)`).
+pub const AMOUNT_PRECISION: u8 = 18;
+/// Precision of `avg_transaction_amount` (Spark's `avg` over decimal(18,2) is decimal(22,6)).
+pub const AVG_PRECISION: u8 = 22;
+/// Name of the change column: `insert` or `delete`.
+pub const CHANGE_TYPE: &str = "_change_type";
+/// Name of the epoch column: the epoch whose commit wrote the row.
+pub const EPOCH: &str = "_epoch";
+
+/// Column names, in table order.
+pub const COLUMN_NAMES: [&str; 21] = [
+    "transactionId",
+    "userId",
+    "amount",
+    "currency",
+    "timestamp",
+    "metadata",
+    "transactionId_completeness",
+    "userId_completeness",
+    "amount_completeness",
+    "currency_completeness",
+    "timestamp_completeness",
+    "amount_validity",
+    "currency_validity",
+    "timestamp_validity",
+    "avg_transaction_amount",
+    "consistency_check",
+    "uniqueness",
+    "checks_passed",
+    "quality_score",
+    CHANGE_TYPE,
+    EPOCH,
+];
+
+/// Whether a changelog row adds a verdict or retracts one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ChangeType {
+    /// The row enters the consolidated output (diff +1).
+    Insert,
+    /// The row leaves the consolidated output (diff -1): a retraction.
+    Delete,
+}
+
+impl ChangeType {
+    /// The value of the `_change_type` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeType::Insert => "insert",
+            ChangeType::Delete => "delete",
+        }
+    }
+
+    /// The differential diff of one row of this type.
+    pub fn diff(self) -> isize {
+        match self {
+            ChangeType::Insert => 1,
+            ChangeType::Delete => -1,
+        }
+    }
+}
+
+/// One quality check as a string column: its column index, its two spellings, and the flag.
+pub(crate) struct Check {
+    /// Index in [`COLUMN_NAMES`].
+    pub(crate) column: usize,
+    /// Value when the check passes.
+    pub(crate) pass: &'static str,
+    /// Value when the check fails.
+    pub(crate) fail: &'static str,
+    /// The flag in a [`QualityRow`].
+    pub(crate) get: fn(&QualityRow) -> bool,
+    /// Sets the flag in a [`QualityRow`] (reading back).
+    pub(crate) set: fn(&mut QualityRow, bool),
+}
+
+const COMPLETE: (&str, &str) = ("COMPLETE", "INCOMPLETE");
+const VALID: (&str, &str) = ("VALID", "INVALID");
+
+macro_rules! check {
+    ($column:expr, $words:expr, $flag:ident) => {
+        Check { column: $column, pass: $words.0, fail: $words.1, get: |r| r.$flag, set: |r, v| r.$flag = v }
+    };
+}
+
+/// The ten checks, in column order.
+pub(crate) const CHECKS: [Check; 10] = [
+    check!(6, COMPLETE, transaction_id_complete),
+    check!(7, COMPLETE, user_id_complete),
+    check!(8, COMPLETE, amount_complete),
+    check!(9, COMPLETE, currency_complete),
+    check!(10, COMPLETE, timestamp_complete),
+    check!(11, VALID, amount_valid),
+    check!(12, VALID, currency_valid),
+    check!(13, VALID, timestamp_valid),
+    check!(15, ("CONSISTENT", "INCONSISTENT"), consistent),
+    check!(16, ("UNIQUE", "DUPLICATE"), unique),
+];
+
+/// The table's Delta schema, as kernel [`StructField`]s in [`COLUMN_NAMES`] order; every
+/// data column is nullable (the record's fields are options), the change columns are not.
+pub fn delta_fields() -> Result<Vec<StructField>, SinkError> {
+    let decimal = |p, s: u32| {
+        let scale = u8::try_from(s).map_err(|_| SinkError::internal("decimal scale over 255"))?;
+        DataType::decimal(p, scale).map_err(|e| SinkError::internal(e.to_string()))
+    };
+    let types: [DataType; 21] = [
+        DataType::STRING,
+        DataType::STRING,
+        decimal(AMOUNT_PRECISION, AMOUNT_SCALE)?,
+        DataType::STRING,
+        DataType::LONG,
+        MapType::new(DataType::STRING, DataType::STRING, true).into(),
+        DataType::STRING,
+        DataType::STRING,
+        DataType::STRING,
+        DataType::STRING,
+        DataType::STRING,
+        DataType::STRING,
+        DataType::STRING,
+        DataType::STRING,
+        decimal(AVG_PRECISION, AVG_SCALE)?,
+        DataType::STRING,
+        DataType::STRING,
+        DataType::INTEGER,
+        DataType::DOUBLE,
+        DataType::STRING,
+        DataType::LONG,
+    ];
+    Ok(COLUMN_NAMES
+        .iter()
+        .zip(types)
+        .map(|(name, ty)| StructField::new(*name, ty, !name.starts_with('_')))
+        .collect())
+}
+
+/// The Delta schema as a kernel [`StructType`].
+pub fn delta_schema() -> Result<StructType, SinkError> {
+    StructType::try_new(delta_fields()?).map_err(|e| SinkError::internal(e.to_string()))
+}
+
+/// The Arrow schema of the batches, derived from [`delta_schema`] by deltalake's own
+/// conversion: what `RecordBatchWriter` expects (map entries `key_value{key, value}`, keys
+/// non-null, `Decimal128(p, s)`).
+pub fn arrow_schema() -> Result<SchemaRef, SinkError> {
+    let schema: Schema = (&delta_schema()?)
+        .try_into_arrow()
+        .map_err(|source| SinkError::Arrow { context: "deriving the Arrow schema", source })?;
+    Ok(Arc::new(schema))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deltalake::arrow::datatypes::DataType as ArrowType;
+
+    #[test]
+    fn names_types_and_nullability() {
+        let fields = delta_fields().unwrap();
+        let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, COLUMN_NAMES);
+        assert!(fields[..19].iter().all(|f| f.is_nullable()));
+        assert!(!fields[19].is_nullable() && !fields[20].is_nullable());
+        let arrow = arrow_schema().unwrap();
+        assert_eq!(arrow.field(2).data_type(), &ArrowType::Decimal128(18, 2));
+        assert_eq!(arrow.field(14).data_type(), &ArrowType::Decimal128(22, 6));
+        assert_eq!(arrow.field(17).data_type(), &ArrowType::Int32);
+        let ArrowType::Map(entries, false) = arrow.field(5).data_type() else {
+            panic!("metadata is not an unsorted map")
+        };
+        assert_eq!(entries.name(), "key_value");
+    }
+}

@@ -1,0 +1,169 @@
+//! Reading changelog batches back into quality rows (restart, tests, audits).
+
+use std::collections::BTreeMap;
+
+use deltalake::arrow::array::{
+    Array, AsArray, Decimal128Array, Float64Array, Int32Array, Int64Array, MapArray, StringArray,
+};
+use deltalake::arrow::datatypes::DataType as ArrowType;
+use deltalake::arrow::record_batch::RecordBatch;
+use rust_decimal::Decimal;
+
+use super::columns::{CHANGE_TYPE, CHECKS, COLUMN_NAMES, ChangeType, EPOCH};
+use super::error::SinkError;
+use crate::dataflow::quality::QualityRow;
+use crate::record::Transaction;
+
+/// One row of the changelog table.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChangeRow {
+    /// The epoch whose commit wrote the row.
+    pub epoch: u64,
+    /// Insert or delete.
+    pub change: ChangeType,
+    /// The verdict inserted or retracted.
+    pub row: QualityRow,
+}
+
+fn decode_error(column: &str, reason: impl Into<String>) -> SinkError {
+    SinkError::Decode { column: column.to_string(), reason: reason.into() }
+}
+
+/// The column `name` of `batch`, downcast to `A`.
+fn column<'a, A: Array + 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a A, SinkError> {
+    let array = batch.column_by_name(name).ok_or_else(|| decode_error(name, "missing"))?;
+    array
+        .as_any()
+        .downcast_ref::<A>()
+        .ok_or_else(|| decode_error(name, format!("type {} is not the changelog's", array.data_type())))
+}
+
+/// A non-null value of column `name` at `i`.
+fn required<T>(name: &str, i: usize, value: Option<T>) -> Result<T, SinkError> {
+    value.ok_or_else(|| decode_error(name, format!("null at row {i}")))
+}
+
+/// Rebuilds the rows of a changelog batch (as written by
+/// [`changes_to_batch`](super::encode::changes_to_batch), or by any writer of the same
+/// schema). Columns are found by name; `checks_passed` and `quality_score` are derived from
+/// the flags, so they are checked against them rather than stored.
+pub fn batch_to_changes(batch: &RecordBatch) -> Result<Vec<ChangeRow>, SinkError> {
+    let name = |i: usize| COLUMN_NAMES[i];
+    let strings = |i| column::<StringArray>(batch, name(i));
+    let (ids, users, currencies) = (strings(0)?, strings(1)?, strings(3)?);
+    let amounts = decimals(batch, name(2))?;
+    let timestamps = column::<Int64Array>(batch, name(4))?;
+    let metadata = column::<MapArray>(batch, name(5))?;
+    let flags: Vec<&StringArray> = CHECKS.iter().map(|c| strings(c.column)).collect::<Result<_, _>>()?;
+    let avgs = decimals(batch, name(14))?;
+    let checks = column::<Int32Array>(batch, name(17))?;
+    let scores = column::<Float64Array>(batch, name(18))?;
+    let changes = column::<StringArray>(batch, CHANGE_TYPE)?;
+    let epochs = column::<Int64Array>(batch, EPOCH)?;
+    let (keys, values) = map_entries(metadata)?;
+
+    let mut out = Vec::with_capacity(batch.num_rows());
+    for i in 0..batch.num_rows() {
+        let get = |a: &StringArray| a.is_valid(i).then(|| a.value(i).to_string());
+        let record = Transaction {
+            timestamp: timestamps.is_valid(i).then(|| timestamps.value(i)),
+            transaction_id: get(ids),
+            amount: decimal_at(amounts, i, name(2))?,
+            currency: get(currencies),
+            metadata: metadata.is_valid(i).then(|| {
+                let range = metadata.value_offsets()[i] as usize..metadata.value_offsets()[i + 1] as usize;
+                range
+                    .map(|j| (keys.value(j).to_string(), values.value(j).to_string()))
+                    .collect::<BTreeMap<_, _>>()
+            }),
+            user_id: get(users),
+        };
+        let mut row = QualityRow {
+            record,
+            transaction_id_complete: false,
+            user_id_complete: false,
+            amount_complete: false,
+            currency_complete: false,
+            timestamp_complete: false,
+            amount_valid: false,
+            currency_valid: false,
+            timestamp_valid: false,
+            avg_transaction_amount: decimal_at(avgs, i, name(14))?,
+            consistent: false,
+            unique: false,
+        };
+        for (check, array) in CHECKS.iter().zip(&flags) {
+            let text = required(name(check.column), i, array.is_valid(i).then(|| array.value(i)))?;
+            let passed = match text {
+                t if t == check.pass => true,
+                t if t == check.fail => false,
+                t => {
+                    return Err(decode_error(name(check.column), format!("value `{t}` at row {i}")));
+                }
+            };
+            (check.set)(&mut row, passed);
+        }
+        let stored = required(name(17), i, checks.is_valid(i).then(|| checks.value(i)))?;
+        let score = required(name(18), i, scores.is_valid(i).then(|| scores.value(i)))?;
+        if stored != i32::from(row.checks_passed()) || score != row.quality_score() {
+            return Err(decode_error(
+                name(17),
+                format!("{stored} / {score} at row {i} disagree with the flags"),
+            ));
+        }
+        let change = match required(CHANGE_TYPE, i, changes.is_valid(i).then(|| changes.value(i)))? {
+            "insert" => ChangeType::Insert,
+            "delete" => ChangeType::Delete,
+            other => {
+                return Err(decode_error(CHANGE_TYPE, format!("value `{other}` at row {i}")));
+            }
+        };
+        let epoch = required(EPOCH, i, epochs.is_valid(i).then(|| epochs.value(i)))?;
+        let epoch = u64::try_from(epoch).map_err(|_| decode_error(EPOCH, format!("negative at row {i}")))?;
+        out.push(ChangeRow { epoch, change, row });
+    }
+    Ok(out)
+}
+
+/// A decimal column with its scale.
+fn decimals<'a>(batch: &'a RecordBatch, name: &str) -> Result<(&'a Decimal128Array, u32), SinkError> {
+    let array = column::<Decimal128Array>(batch, name)?;
+    match array.data_type() {
+        ArrowType::Decimal128(_, s) if *s >= 0 => Ok((array, u32::from(s.unsigned_abs()))),
+        other => Err(decode_error(name, format!("type {other}"))),
+    }
+}
+
+/// The decimal at row `i`, or `None` when null.
+fn decimal_at(
+    (array, scale): (&Decimal128Array, u32),
+    i: usize,
+    name: &str,
+) -> Result<Option<Decimal>, SinkError> {
+    if array.is_null(i) {
+        return Ok(None);
+    }
+    Decimal::try_from_i128_with_scale(array.value(i), scale)
+        .map(Some)
+        .map_err(|e| decode_error(name, format!("row {i}: {e}")))
+}
+
+/// The key and value string arrays of a map column.
+fn map_entries(map: &MapArray) -> Result<(&StringArray, &StringArray), SinkError> {
+    let name = COLUMN_NAMES[5];
+    let entries = map.entries();
+    if entries.num_columns() != 2 {
+        return Err(decode_error(name, "map entries are not (key, value)"));
+    }
+    let strings = |i: usize, what: &str| {
+        entries
+            .column(i)
+            .as_string_opt::<i32>()
+            .ok_or_else(|| decode_error(name, format!("{what} are not strings")))
+    };
+    let (keys, values) = (strings(0, "keys")?, strings(1, "values")?);
+    if values.null_count() > 0 {
+        return Err(decode_error(name, "null map values (not representable in a record)"));
+    }
+    Ok((keys, values))
+}

@@ -1,0 +1,221 @@
+//! Quality changes into one Arrow batch: builders with capacity, exact decimals, the map.
+
+use std::sync::Arc;
+
+use deltalake::arrow::array::{
+    ArrayBuilder, ArrayRef, Decimal128Builder, Float64Builder, Int32Builder, Int64Array, Int64Builder,
+    MapArray, StringBuilder, StructArray,
+};
+use deltalake::arrow::buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
+use deltalake::arrow::datatypes::{DataType as ArrowType, FieldRef, Schema, SchemaRef};
+use deltalake::arrow::record_batch::RecordBatch;
+use rust_decimal::Decimal;
+
+use super::columns::{CHECKS, COLUMN_NAMES, ChangeType};
+use super::error::SinkError;
+use crate::dataflow::quality::QualityRow;
+
+/// Builds the changelog batch of one epoch under `schema` (from [`arrow_schema`](super::columns::arrow_schema)): a diff
+/// `d > 0` gives `d` insert rows, `d < 0` gives `|d|` delete rows, `0` none.
+pub fn changes_to_batch(
+    schema: &SchemaRef,
+    epoch: u64,
+    changes: &[(QualityRow, isize)],
+) -> Result<RecordBatch, SinkError> {
+    let epoch = i64::try_from(epoch).map_err(|_| SinkError::EpochOutOfRange { epoch })?;
+    let rows: usize = changes.iter().map(|(_, d)| d.unsigned_abs()).sum();
+    let (mut id_bytes, mut user_bytes, mut cur_bytes) = (0, 0, 0);
+    for (row, diff) in changes {
+        let bytes = |s: &Option<String>| s.as_ref().map_or(0, String::len) * diff.unsigned_abs();
+        id_bytes += bytes(&row.record.transaction_id);
+        user_bytes += bytes(&row.record.user_id);
+        cur_bytes += bytes(&row.record.currency);
+    }
+    let (amount_type, avg_type) = (decimal_type(schema, 2)?, decimal_type(schema, 14)?);
+    let mut ids = StringBuilder::with_capacity(rows, id_bytes);
+    let mut users = StringBuilder::with_capacity(rows, user_bytes);
+    let mut amounts = Decimal128Builder::with_capacity(rows).with_data_type(amount_type.2);
+    let mut currencies = StringBuilder::with_capacity(rows, cur_bytes);
+    let mut timestamps = Int64Builder::with_capacity(rows);
+    let mut metadata = MapColumn::with_capacity(rows);
+    let mut flags: Vec<StringBuilder> =
+        CHECKS.iter().map(|c| StringBuilder::with_capacity(rows, rows * c.fail.len())).collect();
+    let mut avgs = Decimal128Builder::with_capacity(rows).with_data_type(avg_type.2);
+    let mut checks = Int32Builder::with_capacity(rows);
+    let mut scores = Float64Builder::with_capacity(rows);
+    let mut change_types = StringBuilder::with_capacity(rows, rows * 6);
+    for (row, diff) in changes {
+        let change = if *diff > 0 { ChangeType::Insert } else { ChangeType::Delete };
+        let record = &row.record;
+        let amount =
+            record.amount.map(|a| to_i128(a, amount_type.0, amount_type.1, COLUMN_NAMES[2])).transpose()?;
+        let avg = row
+            .avg_transaction_amount
+            .map(|a| to_i128(a, avg_type.0, avg_type.1, COLUMN_NAMES[14]))
+            .transpose()?;
+        for _ in 0..diff.unsigned_abs() {
+            ids.append_option(record.transaction_id.as_deref());
+            users.append_option(record.user_id.as_deref());
+            amounts.append_option(amount);
+            currencies.append_option(record.currency.as_deref());
+            timestamps.append_option(record.timestamp);
+            metadata.append(record.metadata.as_ref());
+            for (check, builder) in CHECKS.iter().zip(&mut flags) {
+                builder.append_value(if (check.get)(row) { check.pass } else { check.fail });
+            }
+            avgs.append_option(avg);
+            checks.append_value(i32::from(row.checks_passed()));
+            scores.append_value(row.quality_score());
+            change_types.append_value(change.as_str());
+        }
+    }
+    let mut flags = flags.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(ids.finish()),
+        Arc::new(users.finish()),
+        Arc::new(amounts.finish()),
+        Arc::new(currencies.finish()),
+        Arc::new(timestamps.finish()),
+        Arc::new(metadata.finish(schema)?),
+    ];
+    columns.extend(flags.by_ref().take(8));
+    columns.push(Arc::new(avgs.finish()));
+    columns.extend(flags);
+    columns.push(Arc::new(checks.finish()));
+    columns.push(Arc::new(scores.finish()));
+    columns.push(Arc::new(change_types.finish()));
+    columns.push(Arc::new(Int64Array::from_value(epoch, rows)));
+    RecordBatch::try_new(schema.clone(), columns)
+        .map_err(|source| SinkError::Arrow { context: "assembling the changelog batch", source })
+}
+
+/// Precision, scale and type of the decimal column `index` of `schema`.
+fn decimal_type(schema: &Schema, index: usize) -> Result<(u8, i8, ArrowType), SinkError> {
+    match schema.fields().get(index).map(|f| f.data_type()) {
+        Some(t @ ArrowType::Decimal128(p, s)) => Ok((*p, *s, t.clone())),
+        other => Err(SinkError::internal(format!("column {index} is {other:?}, not a decimal"))),
+    }
+}
+
+/// The unscaled value of `value` at `scale`, if it is exact there and fits `precision` digits.
+pub(crate) fn to_i128(
+    value: Decimal,
+    precision: u8,
+    scale: i8,
+    column: &'static str,
+) -> Result<i128, SinkError> {
+    let out_of_range =
+        |reason: String| SinkError::ValueOutOfRange { column, value: value.to_string(), reason };
+    let scale = u32::try_from(scale).map_err(|_| out_of_range(format!("scale {scale}")))?;
+    let mut exact = value;
+    if exact.scale() > scale {
+        exact = exact.normalize();
+    }
+    if exact.scale() > scale {
+        return Err(out_of_range(format!("more than {scale} decimal places")));
+    }
+    exact.rescale(scale);
+    let mantissa = exact.mantissa();
+    if exact.scale() != scale || mantissa.unsigned_abs() >= 10u128.pow(u32::from(precision)) {
+        return Err(out_of_range(format!("more than {precision} digits at scale {scale}")));
+    }
+    Ok(mantissa)
+}
+
+/// Builds the `metadata` map column against the schema's own entries field.
+struct MapColumn {
+    keys: StringBuilder,
+    values: StringBuilder,
+    offsets: Vec<i32>,
+    valid: Vec<bool>,
+}
+
+impl MapColumn {
+    fn with_capacity(rows: usize) -> Self {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        MapColumn {
+            keys: StringBuilder::with_capacity(rows, rows * 8),
+            values: StringBuilder::with_capacity(rows, rows * 8),
+            offsets,
+            valid: Vec::with_capacity(rows),
+        }
+    }
+
+    fn append(&mut self, map: Option<&std::collections::BTreeMap<String, String>>) {
+        for (k, v) in map.into_iter().flatten() {
+            self.keys.append_value(k);
+            self.values.append_value(v);
+        }
+        // Offsets are checked in `finish`: saturating here keeps `append` infallible.
+        let end = i32::try_from(self.keys.len()).unwrap_or(i32::MAX);
+        self.offsets.push(end);
+        self.valid.push(map.is_some());
+    }
+
+    fn finish(mut self, schema: &Schema) -> Result<MapArray, SinkError> {
+        let Some(ArrowType::Map(entries, sorted)) = schema.fields().get(5).map(|f| f.data_type()) else {
+            return Err(SinkError::internal("column 5 (metadata) is not a map"));
+        };
+        let ArrowType::Struct(fields) = entries.data_type() else {
+            return Err(SinkError::internal("map entries are not a struct"));
+        };
+        if i32::try_from(self.keys.len()).is_err() {
+            return Err(SinkError::ValueOutOfRange {
+                column: COLUMN_NAMES[5],
+                value: format!("{} entries", self.keys.len()),
+                reason: "more than i32::MAX map entries in one batch".into(),
+            });
+        }
+        let arrow = |source| SinkError::Arrow { context: "building the metadata map", source };
+        let kv: Vec<ArrayRef> = vec![Arc::new(self.keys.finish()), Arc::new(self.values.finish())];
+        let entries_array = StructArray::try_new(fields.clone(), kv, None).map_err(arrow)?;
+        let offsets = OffsetBuffer::new(ScalarBuffer::from(self.offsets));
+        let nulls = Some(NullBuffer::from(self.valid)).filter(|n| n.null_count() > 0);
+        let field: FieldRef = entries.clone();
+        MapArray::try_new(field, offsets, entries_array, nulls, *sorted).map_err(arrow)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::columns::arrow_schema;
+
+    #[test]
+    fn decimals_are_exact_or_refused() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(to_i128(d("12.5"), 18, 2, "amount").unwrap(), 1250);
+        assert_eq!(to_i128(d("-0.01"), 18, 2, "amount").unwrap(), -1);
+        assert_eq!(to_i128(d("1.2300"), 18, 2, "amount").unwrap(), 123);
+        assert!(to_i128(d("1.005"), 18, 2, "amount").is_err());
+        assert!(to_i128(d("10000000000000000"), 18, 2, "amount").is_err());
+        assert_eq!(to_i128(d("9999999999999999.99"), 18, 2, "amount").unwrap(), 10i128.pow(18) - 1);
+        assert_eq!(to_i128(d("133.333333"), 22, 6, "avg").unwrap(), 133_333_333);
+    }
+
+    #[test]
+    fn diffs_expand_into_rows() {
+        let row = QualityRow {
+            record: Default::default(),
+            transaction_id_complete: false,
+            user_id_complete: false,
+            amount_complete: false,
+            currency_complete: false,
+            timestamp_complete: false,
+            amount_valid: false,
+            currency_valid: false,
+            timestamp_valid: false,
+            avg_transaction_amount: None,
+            consistent: true,
+            unique: true,
+        };
+        let schema = arrow_schema().unwrap();
+        let changes = [(row.clone(), 2), (row.clone(), 0), (row, -3)];
+        let batch = changes_to_batch(&schema, 7, &changes).unwrap();
+        assert_eq!(batch.num_rows(), 5);
+        assert_eq!(batch.column(5).null_count(), 5);
+        assert!(changes_to_batch(&schema, u64::MAX, &changes).is_err());
+        assert_eq!(changes_to_batch(&schema, 1, &[]).unwrap().num_rows(), 0);
+    }
+}

@@ -1,0 +1,33 @@
+//! Sinks: where the quality graph's changes go (Delta tables).
+//!
+//! The quality graph emits, per epoch, `(QualityRow, diff)` changes. [`DeltaSink`] appends
+//! them to a Delta table as a changelog: the reference design's output columns plus
+//! `_change_type` (`insert` for a positive diff, `delete` for a retraction, one row per unit
+//! of diff) and `_epoch`. Consolidating the changelog (inserts minus deletes) gives the
+//! batch output row for row.
+//!
+//! Exactly once: each epoch is one Delta commit holding its Parquet files, a `txn` action
+//! `(app_id, epoch)` and the caller's metadata (source offsets) in `commitInfo`. On restart,
+//! [`DeltaSink::last_committed_epoch`] and [`DeltaSink::last_commit_info`] say where to
+//! resume, and an epoch at or below the last committed one is refused.
+//!
+//! Modules: [`columns`] defines the Delta schema and the Arrow schema derived from it;
+//! [`encode`] turns changes into an Arrow batch and [`decode`] batches back into rows;
+//! [`delta`] is the sink itself and [`table`] creates and checks the table and reads its
+//! log; [`error`] holds [`SinkError`].
+
+pub mod columns;
+pub mod decode;
+pub mod delta;
+pub mod encode;
+pub mod error;
+pub mod table;
+
+#[cfg(test)]
+mod tests;
+
+pub use columns::{ChangeType, arrow_schema, delta_fields, delta_schema};
+pub use decode::{ChangeRow, batch_to_changes};
+pub use delta::{CommitOutcome, DeltaSink};
+pub use encode::changes_to_batch;
+pub use error::SinkError;

@@ -1,0 +1,49 @@
+//! README command one: `trustflow run` with nothing installed leaves a table Python can read.
+
+use serde_json::{Value, json};
+
+use crate::support::{COLUMNS, read_delta, trustflow};
+
+/// Issue 2: the demo on the in-process mock cluster writes a Delta table whose rows and
+/// columns are what the summary printed.
+#[test]
+fn issue_2_demo_writes_a_table_python_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("quality");
+    let summary_path = dir.path().join("summary.json");
+    let output = trustflow(&[
+        "run",
+        "--demo-events",
+        "20000",
+        "--output",
+        table.to_str().unwrap(),
+        "--summary-json",
+        summary_path.to_str().unwrap(),
+        "-w",
+        "2",
+    ]);
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.contains("events/s") && printed.contains("failing checks"), "{printed}");
+
+    let summary: Value = serde_json::from_slice(&std::fs::read(&summary_path).unwrap()).unwrap();
+    assert_eq!(summary["events_in"], json!(20_000));
+    let dead: u64 = summary["dead_lettered"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    assert!(dead > 0, "the demo stream carries garbage: {summary}");
+    assert_eq!(summary["transactions"].as_u64().unwrap() + dead, 20_000);
+
+    let report = read_delta(&table, false);
+    assert_eq!(report["columns"], json!(COLUMNS));
+    assert_eq!(report["consolidated_rows"], summary["table"]["rows"]);
+    assert_eq!(report["consolidated_rows"], summary["transactions"]);
+    assert_eq!(report["rows"], summary["table"]["change_rows"]);
+    for (column, failing) in summary["table"]["failing"].as_object().unwrap() {
+        let counted: u64 = report["flag_counts"][column]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(v, _)| v.starts_with("IN") || *v == "DUPLICATE")
+            .map(|(_, n)| n.as_u64().unwrap())
+            .sum();
+        assert_eq!(json!(counted), *failing, "{column}");
+    }
+}
