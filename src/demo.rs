@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::mocking::MockCluster;
 
 use crate::codec::{LocalRegistry, SchemaResolver};
@@ -10,9 +11,10 @@ use crate::generate::produce::{Destinations, GenerateError, WireEncoder, produce
 use crate::generate::{Generator, GeneratorConfig, Truth};
 use crate::pipeline::{self, PipelineConfig, PipelineError, RunSummary};
 use crate::source::KafkaSettings;
+use crate::source::client::REQUEST_TIMEOUT;
 
 /// Partitions of the demo's transactions topic.
-const DEMO_PARTITIONS: i32 = 4;
+const DEMO_PARTITIONS: i32 = 8;
 
 /// Why the demo failed.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +42,20 @@ pub enum DemoError {
     /// The demo stream could not be generated.
     #[error(transparent)]
     Generate(#[from] GenerateError),
+    /// The in-process cluster dropped the oldest generated events before the run could read
+    /// them (librdkafka's mock partitions keep about 5 MiB or 100k batches each).
+    #[error(
+        "the in-process Kafka cluster kept only part of the {events} demo events (partition {partition} now \
+         starts at offset {start}): use a smaller --demo-events or a real broker with --brokers"
+    )]
+    Retention {
+        /// Events generated.
+        events: u64,
+        /// A partition that lost its start.
+        partition: i32,
+        /// Its first remaining offset.
+        start: i64,
+    },
     /// The pipeline failed.
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
@@ -81,9 +97,24 @@ pub fn run(
         Destinations { kafka: Some((&config.kafka, &config.topic)), jsonl: None },
         |sent| tracing::info!(sent, "generated"),
     )?;
+    check_retention(&config.kafka, &config.topic, events)?;
     let summary = pipeline::run(config, timely)?;
     drop(cluster);
     Ok(DemoOutcome { summary, truth })
+}
+
+/// Refuses to run over a topic whose partitions no longer start at offset 0: the run would
+/// silently miss events the generator sent.
+fn check_retention(kafka: &KafkaSettings, topic: &str, events: u64) -> Result<(), DemoError> {
+    let consumer: BaseConsumer = kafka.config(&[]).create().map_err(DemoError::Cluster)?;
+    for partition in 0..DEMO_PARTITIONS {
+        let (start, _) =
+            consumer.fetch_watermarks(topic, partition, REQUEST_TIMEOUT).map_err(DemoError::Cluster)?;
+        if start > 0 {
+            return Err(DemoError::Retention { events, partition, start });
+        }
+    }
+    Ok(())
 }
 
 fn replace_table(output: &str) -> Result<(), DemoError> {

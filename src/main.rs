@@ -16,6 +16,11 @@ use trustflow::generate::produce::{Destinations, WireEncoder, produce};
 use trustflow::pipeline::{self, PipelineConfig, PipelineError};
 use trustflow::source::KafkaSettings;
 
+/// The dataflow allocates and frees many small records (strings, maps) per event; mimalloc
+/// handles that pattern far better than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Log filter unless RUST_LOG says otherwise. delta-kernel logs a missing table as an error
 /// before trustflow creates it; that is expected, not worth a line.
 const DEFAULT_LOG: &str = "warn,trustflow=info,buoyant_kernel::snapshot::builder=off";

@@ -1,12 +1,17 @@
 //! Typed records: what the codec decodes Kafka values into and the dataflow computes on.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// Scale of `amount` in the FinancialTransaction schema (Avro `decimal(18,2)`).
 pub const AMOUNT_SCALE: u32 = 2;
+
+/// A transaction's string metadata, shared: rows are cloned at every dataflow stage, and a
+/// shared map makes that a reference-count increment instead of a tree copy.
+pub type Metadata = Arc<BTreeMap<String, String>>;
 
 /// One `com.fintech.events.FinancialTransaction`.
 ///
@@ -26,7 +31,7 @@ pub struct Transaction {
     /// Currency code as sent (validated by the quality graph, not here).
     pub currency: Option<String>,
     /// Free-form string metadata.
-    pub metadata: Option<BTreeMap<String, String>>,
+    pub metadata: Option<Metadata>,
     /// The user the transaction belongs to.
     pub user_id: Option<String>,
 }

@@ -60,7 +60,7 @@ fn transaction<'s>(
         transaction_id: id.ok_or(CodecError::MissingField { field: "transactionId" })?,
         amount: amount.ok_or(CodecError::MissingField { field: "amount" })?,
         currency: currency.ok_or(CodecError::MissingField { field: "currency" })?,
-        metadata: metadata.unwrap_or_else(|| Some(BTreeMap::new())),
+        metadata: metadata.unwrap_or_else(|| Some(BTreeMap::new())).map(Into::into),
         user_id: user.ok_or(CodecError::MissingField { field: "userId" })?,
     })
 }

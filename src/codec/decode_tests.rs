@@ -25,7 +25,9 @@ fn tx(amount: &str, metadata: &[(&str, &str)]) -> Record {
         transaction_id: Some("tx-1".into()),
         amount: Some(dec(amount)),
         currency: Some("USD".into()),
-        metadata: Some(metadata.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+        metadata: Some(
+            metadata.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>().into(),
+        ),
         user_id: Some("user-42".into()),
     })
 }
@@ -310,7 +312,10 @@ fn fields_by_name_defaults_and_missing_fields() {
         ]),
     );
     let Record::Transaction(t) = decode_with_schema(10, schema, &value).unwrap().record else { panic!() };
-    assert_eq!((t.timestamp, t.amount, t.metadata), (Some(-3), Some(dec("0.01")), Some(BTreeMap::new())));
+    assert_eq!(
+        (t.timestamp, t.amount, t.metadata),
+        (Some(-3), Some(dec("0.01")), Some(BTreeMap::new().into()))
+    );
 
     let schema = Schema::parse_str(
         r#"{"type":"record","name":"MarketData","namespace":"com.fintech.events","fields":[

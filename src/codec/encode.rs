@@ -144,7 +144,7 @@ fn transaction_field<'r>(t: &'r Transaction, name: &str) -> Option<(&'static str
         "amount" => ("amount", opt(t.amount.as_ref(), |d| Field::Decimal(*d))),
         "currency" => ("currency", opt(t.currency.as_deref(), Field::Str)),
         "timestamp" => ("timestamp", opt(t.timestamp.as_ref(), |v| Field::Long(*v))),
-        "metadata" => ("metadata", opt(t.metadata.as_ref(), Field::Map)),
+        "metadata" => ("metadata", opt(t.metadata.as_deref(), Field::Map)),
         _ => return None,
     })
 }

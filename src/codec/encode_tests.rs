@@ -23,7 +23,7 @@ fn transaction() -> Transaction {
         transaction_id: Some("t-9".into()),
         amount: Some(dec("-1234.5")),
         currency: Some("JPY".into()),
-        metadata: Some([("source".to_owned(), "pos".to_owned())].into()),
+        metadata: Some(std::sync::Arc::new([("source".to_owned(), "pos".to_owned())].into())),
         user_id: Some("u-1".into()),
     }
 }

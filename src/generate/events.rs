@@ -185,7 +185,7 @@ impl Generator {
             transaction_id: Some(format!("tx-{:x}-{:08}", self.config.seed, self.emitted)),
             amount: Some(Decimal::new(cents, 2)),
             currency: Some(currency.to_owned()),
-            metadata: Some(metadata),
+            metadata: Some(metadata.into()),
             user_id: Some(format!("user-{user:05}")),
         }
     }

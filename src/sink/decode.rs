@@ -75,6 +75,7 @@ pub fn batch_to_changes(batch: &RecordBatch) -> Result<Vec<ChangeRow>, SinkError
                 range
                     .map(|j| (keys.value(j).to_string(), values.value(j).to_string()))
                     .collect::<BTreeMap<_, _>>()
+                    .into()
             }),
             user_id: get(users),
         };

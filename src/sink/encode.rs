@@ -59,7 +59,7 @@ pub fn changes_to_batch(
             amounts.append_option(amount);
             currencies.append_option(record.currency.as_deref());
             timestamps.append_option(record.timestamp);
-            metadata.append(record.metadata.as_ref());
+            metadata.append(record.metadata.as_deref());
             for (check, builder) in CHECKS.iter().zip(&mut flags) {
                 builder.append_value(if (check.get)(row) { check.pass } else { check.fail });
             }

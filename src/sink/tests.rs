@@ -27,7 +27,9 @@ fn row(id: Option<&str>, amount: Option<&str>, metadata: Option<&[(&str, &str)]>
             transaction_id: id.map(String::from),
             amount: amount.map(dec),
             currency: Some("EUR".into()),
-            metadata: metadata.map(|m| m.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+            metadata: metadata.map(|m| {
+                m.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>().into()
+            }),
             user_id: Some("u1".into()),
         },
         transaction_id_complete: id.is_some_and(|i| !i.is_empty()),
@@ -125,7 +127,7 @@ async fn epochs_commit_once_and_read_back_exactly() {
     assert_eq!(got, want);
     assert_eq!(got[0].row.record.amount, Some(dec("9999999999999999.99")));
     assert_eq!(got[1].row.record.metadata, None);
-    assert_eq!(got[3].row.record.metadata, Some(BTreeMap::new()));
+    assert_eq!(got[3].row.record.metadata, Some(BTreeMap::new().into()));
 
     // deltalake's table-level reader sees the same rows (order across files is not kept).
     let reader = ParquetTableReader::try_new(&table).await.unwrap();

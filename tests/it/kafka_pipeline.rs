@@ -149,9 +149,12 @@ fn read_jsonl(path: &Path) -> Vec<Transaction> {
                 transaction_id: text("transactionId"),
                 amount: v["amount"].as_str().map(|a| a.parse().unwrap()),
                 currency: text("currency"),
-                metadata: v["metadata"]
-                    .as_object()
-                    .map(|m| m.iter().map(|(k, x)| (k.clone(), x.as_str().unwrap().to_owned())).collect()),
+                metadata: v["metadata"].as_object().map(|m| {
+                    m.iter()
+                        .map(|(k, x)| (k.clone(), x.as_str().unwrap().to_owned()))
+                        .collect::<BTreeMap<_, _>>()
+                        .into()
+                }),
                 user_id: text("userId"),
             }
         })

@@ -48,8 +48,8 @@ fn random_updates(seed: u64, count: usize, epochs: u64) -> Vec<Update> {
             currency: pick(&mut rng, &[Some("USD"), Some("EUR"), Some("usd"), Some(""), None]),
             metadata: match rng.random_range(0..3) {
                 0 => None,
-                1 => Some(BTreeMap::new()),
-                _ => Some(BTreeMap::from([("k".to_owned(), rng.random_range(0..2).to_string())])),
+                1 => Some(BTreeMap::new().into()),
+                _ => Some(BTreeMap::from([("k".to_owned(), rng.random_range(0..2).to_string())]).into()),
             },
             user_id: pick(&mut rng, &[Some("u1"), Some("u2"), Some("u3"), Some(""), None]),
         };
