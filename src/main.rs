@@ -4,6 +4,7 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use clap::Parser;
@@ -84,6 +85,7 @@ fn run(plan: RunPlan) -> anyhow::Result<()> {
         now_ms: plan.now_ms,
         bounded: plan.bounded,
         registry,
+        stop: stop_on_signal()?,
     };
     let summary = match &plan.brokers {
         Some(_) => pipeline::run(config, plan.timely.clone())?,
@@ -107,6 +109,21 @@ fn run(plan: RunPlan) -> anyhow::Result<()> {
         serde_json::to_writer_pretty(BufWriter::new(file), &summary)?;
     }
     Ok(())
+}
+
+/// A flag that SIGINT/SIGTERM set: the run stops reading, commits what it read, and exits.
+fn stop_on_signal() -> anyhow::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::Relaxed) {
+            eprintln!("interrupted twice: exiting without committing");
+            std::process::exit(130);
+        }
+        eprintln!("stopping: committing what was read (interrupt again to exit at once)");
+    })
+    .context("cannot install the SIGINT/SIGTERM handler")?;
+    Ok(stop)
 }
 
 fn generate(plan: GeneratePlan) -> anyhow::Result<()> {

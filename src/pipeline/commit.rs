@@ -3,6 +3,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use differential_dataflow::consolidation::consolidate;
 use tokio::runtime::Runtime;
@@ -43,7 +44,11 @@ pub struct Committer {
     runtime: Runtime,
     /// What has been committed so far.
     pub stats: TableStats,
+    last_progress: Instant,
 }
+
+/// How often a long run reports its progress.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 impl Committer {
     /// Opens (or creates) the table at `output`, refusing one that already holds epochs of
@@ -62,7 +67,7 @@ impl Committer {
             });
         }
         let stats = TableStats { table: sink.table_url().to_string(), ..TableStats::default() };
-        Ok(Committer { sink, runtime, stats })
+        Ok(Committer { sink, runtime, stats, last_progress: Instant::now() })
     }
 
     /// Commits every epoch that the frontier has passed, oldest first. Epochs without changes
@@ -77,6 +82,16 @@ impl Committer {
             let outcome = self.runtime.block_on(self.sink.commit_epoch(epoch, &changes))?;
             self.stats.record(epoch, outcome.version, outcome.rows, &changes);
             tracing::debug!(epoch, version = outcome.version, rows = outcome.rows, "committed epoch");
+            if self.last_progress.elapsed() >= PROGRESS_EVERY {
+                self.last_progress = Instant::now();
+                tracing::info!(
+                    epoch,
+                    version = outcome.version,
+                    rows = self.stats.rows,
+                    change_rows = self.stats.change_rows,
+                    "progress"
+                );
+            }
         }
     }
 }

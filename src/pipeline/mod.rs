@@ -11,6 +11,7 @@ mod error;
 mod summary;
 mod worker;
 
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -43,6 +44,9 @@ pub struct PipelineConfig {
     pub bounded: bool,
     /// The schema registry.
     pub registry: Arc<dyn SchemaResolver>,
+    /// Set (e.g. by a SIGINT/SIGTERM handler) to stop reading: the run then finishes like a
+    /// bounded one, committing every epoch it has read.
+    pub stop: Arc<AtomicBool>,
 }
 
 /// Runs the pipeline on the timely cluster described by `timely`, until the input ends

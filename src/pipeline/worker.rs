@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use differential_dataflow::input::Input;
@@ -79,7 +80,7 @@ pub(super) fn run_worker(
     let mut epoch: u64 = 1;
     input.advance_to(epoch);
     let mut epoch_started = Instant::now();
-    while !reader.finished() {
+    while !reader.finished() && !config.stop.load(Ordering::Relaxed) {
         let mut failure = None;
         reader.poll_batch(POLL_BATCH, Duration::from_millis(2), |message| {
             counters.events += 1;
