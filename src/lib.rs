@@ -17,6 +17,7 @@
 //! * [`cli`] and [`config`]: flags and YAML pipeline specs, validated into plans.
 #![forbid(missing_docs)]
 
+pub mod batch;
 pub mod cli;
 pub mod codec;
 pub mod config;

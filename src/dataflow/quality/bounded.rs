@@ -1,0 +1,45 @@
+//! The quality graph over a bounded input: batch mode is the streaming graph run to its end.
+
+use std::sync::{Arc, Mutex, mpsc};
+
+use differential_dataflow::input::Input;
+use timely::dataflow::operators::capture::{Capture, Extract};
+
+use super::graph::quality;
+use super::row::QualityRow;
+use crate::record::Transaction;
+
+/// Runs [`quality`] over `rows` as one epoch on `timely` workers (each feeds every `peers`-th
+/// row) and returns one verdict per input row, consolidated, in no particular order.
+/// Copies of a row come back as copies.
+pub fn evaluate_bounded(
+    rows: Arc<Vec<Transaction>>,
+    now_ms: i64,
+    timely: timely::Config,
+) -> Result<Vec<QualityRow>, String> {
+    let (send, recv) = mpsc::channel();
+    let send = Arc::new(Mutex::new(send));
+    timely::execute(timely, move |worker| {
+        let send = send.lock().map(|s| s.clone()).expect("the result channel's lock is never poisoned");
+        let (index, peers) = (worker.index(), worker.peers());
+        let mut input = worker.dataflow::<u64, _, _>(|scope| {
+            let (input, transactions) = scope.new_collection::<Transaction, isize>();
+            quality(transactions, now_ms).inner.capture_into(send);
+            input
+        });
+        for row in rows.iter().skip(index).step_by(peers) {
+            input.insert(row.clone());
+        }
+    })?
+    .join()
+    .into_iter()
+    .collect::<Result<Vec<()>, String>>()?;
+    let mut out = Vec::new();
+    for (row, _, diff) in recv.extract().into_iter().flat_map(|(_, changes)| changes) {
+        if diff < 0 {
+            return Err(format!("a bounded run produced a retraction without its row: {row:?}"));
+        }
+        out.extend(std::iter::repeat_n(row, diff as usize));
+    }
+    Ok(out)
+}
