@@ -4,4 +4,5 @@
 mod kafka_pipeline;
 mod quality_graph;
 mod support;
+mod worked_cases;
 mod zero_install;
