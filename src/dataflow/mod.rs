@@ -1,3 +1,4 @@
 //! The differential-dataflow graphs: quality checks over transactions.
 
 pub mod quality;
+pub mod windows;

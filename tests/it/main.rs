@@ -4,5 +4,6 @@
 mod kafka_pipeline;
 mod quality_graph;
 mod support;
+mod window_metrics;
 mod worked_cases;
 mod zero_install;
