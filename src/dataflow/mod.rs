@@ -2,3 +2,4 @@
 
 pub mod quality;
 pub mod windows;
+pub mod expectations;
