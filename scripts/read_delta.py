@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """read_delta.py - summarize a trustflow changelog Delta table as ONE JSON object.
 
-Usage: python read_delta.py TABLE_PATH [--rows]
+Usage: python read_delta.py TABLE_PATH [--rows] [--parquet]
   (run with the venv from scripts/pyenv.sh, which has deltalake + pyarrow)
+  --parquet  TABLE_PATH is a directory of Parquet files (or one file), read with pyarrow;
+             version is null and txn empty. Without _change_type every row is an insert.
 
 Output keys:
   version            table version
   rows               physical row count
   columns            column names in order
+  types              their pyarrow types, as strings (e.g. decimal128(18, 2))
   consolidated_rows  sum over distinct rows (all columns but _change_type/_epoch)
                      of count(insert) - count(delete)
   negative           how many distinct rows have a negative count (should be 0)
@@ -98,11 +101,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("table_path")
     ap.add_argument("--rows", action="store_true", help="also print the consolidated rows")
+    ap.add_argument("--parquet", action="store_true", help="read Parquet files, not a Delta table")
     args = ap.parse_args()
     path = args.table_path[len("file://"):] if args.table_path.startswith("file://") else args.table_path
 
-    dt = DeltaTable(path)
-    table = dt.to_pyarrow_table()
+    dt = None if args.parquet else DeltaTable(path)
+    table = pq.read_table(path) if args.parquet else dt.to_pyarrow_table()
     schema = table.schema
     data_cols = [f for f in schema if f.name not in META]
 
@@ -129,14 +133,15 @@ def main():
                 flags[c]["null" if v is None else v] += n
 
     out = {
-        "version": dt.version(),
+        "version": None if dt is None else dt.version(),
         "rows": table.num_rows,
         "columns": schema.names,
+        "types": [str(f.type) for f in schema],
         "consolidated_rows": sum(n for n in counts.values() if n > 0),
         "negative": sum(1 for n in counts.values() if n < 0),
         "changes": {"insert": changes.pop("insert", 0), "delete": changes.pop("delete", 0), **changes},
         "flag_counts": {c: dict(sorted(flags[c].items())) for c in flag_cols},
-        "txn": read_txns(path),
+        "txn": {} if dt is None else read_txns(path),
     }
     if args.rows:
         rows = []

@@ -9,7 +9,7 @@ use rdkafka::mocking::MockCluster;
 use crate::codec::{LocalRegistry, SchemaResolver};
 use crate::generate::produce::{Destinations, GenerateError, WireEncoder, produce};
 use crate::generate::{Generator, GeneratorConfig, Truth};
-use crate::pipeline::{self, PipelineConfig, PipelineError, RunSummary};
+use crate::pipeline::{self, PipelineConfig, PipelineError, RunSummary, TablePaths};
 use crate::source::KafkaSettings;
 use crate::source::client::REQUEST_TIMEOUT;
 
@@ -70,8 +70,8 @@ pub struct DemoOutcome {
 }
 
 /// Runs the demo: starts a mock cluster, produces `events` generated events (seeded, "now"
-/// = `config.now_ms`) and runs the pipeline over them to the end. The demo's output table is
-/// replaced if it exists (the mock cluster's data does not outlive the process anyway).
+/// = `config.now_ms`) and runs the pipeline over them to the end. The demo's output
+/// tables are replaced if they exist (the mock cluster's data does not outlive the process anyway).
 pub fn run(
     mut config: PipelineConfig,
     timely: timely::Config,
@@ -82,7 +82,10 @@ pub fn run(
     cluster.create_topic(&config.dead_letter_topic, 1, 1).map_err(DemoError::Cluster)?;
     config.kafka = KafkaSettings { brokers: cluster.bootstrap_servers(), options: config.kafka.options };
     config.bounded = true;
-    replace_table(&config.output)?;
+    let tables = TablePaths::under(&config.output);
+    for table in [&tables.quality, &tables.quarantine, &tables.windows] {
+        replace_table(table)?;
+    }
 
     let registry: Arc<dyn SchemaResolver> = config.registry.clone();
     let schema_id =

@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use trustflow::cli::{Cli, Command, GeneratePlan, RunPlan};
+use trustflow::cli::{BatchPlan, Cli, Command, GeneratePlan, RunPlan};
 use trustflow::codec::{LocalRegistry, SchemaResolver};
 use trustflow::generate::Generator;
 use trustflow::generate::produce::{Destinations, WireEncoder, produce};
@@ -42,10 +42,26 @@ fn main() -> ExitCode {
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", describe(&error));
             ExitCode::from(exit_code(&error))
         }
     }
+}
+
+/// The error and its causes, leaving out a cause whose text the previous message already
+/// contains (many errors name their source in their own message).
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let message = cause.to_string();
+        if !text.contains(&message) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&message);
+        }
+    }
+    text
 }
 
 fn exit_code(error: &anyhow::Error) -> u8 {
@@ -55,6 +71,7 @@ fn exit_code(error: &anyhow::Error) -> u8 {
     let retryable = error.chain().any(|cause| {
         cause.downcast_ref::<PipelineError>().is_some_and(PipelineError::is_retryable)
             || cause.downcast_ref::<trustflow::source::SourceError>().is_some_and(|e| e.is_retryable())
+            || cause.downcast_ref::<trustflow::batch::BatchError>().is_some_and(|e| e.is_retryable())
     });
     if retryable { EXIT_RETRYABLE } else { EXIT_FAILURE }
 }
@@ -63,7 +80,28 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run(RunPlan::from_args(args)?),
         Command::Generate(args) => generate(GeneratePlan::from_args(args)?),
+        Command::Batch(args) => batch(BatchPlan::from_args(args)?),
     }
+}
+
+fn batch(plan: BatchPlan) -> anyhow::Result<()> {
+    if plan.now_defaulted {
+        tracing::warn!(
+            now_ms = plan.job.now_ms,
+            "no --now: \"now\" defaulted to the wall clock; timestamp_validity depends on it, \
+             pass --now for a reproducible run"
+        );
+    }
+    let summary = trustflow::batch::run(&plan.job)?;
+    print!("{summary}");
+    if summary.read.rejected > 0 {
+        eprintln!("{} input record(s) rejected: see {}", summary.read.rejected, summary.rejects);
+    }
+    if let Some(path) = &plan.summary_json {
+        let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+        serde_json::to_writer_pretty(BufWriter::new(file), &summary)?;
+    }
+    Ok(())
 }
 
 fn run(plan: RunPlan) -> anyhow::Result<()> {
@@ -80,6 +118,7 @@ fn run(plan: RunPlan) -> anyhow::Result<()> {
         dead_letter_topic: plan.spec.source.dead_letter_topic.clone(),
         group: plan.spec.source.group.clone(),
         output: plan.spec.sink.output.clone(),
+        expectations: plan.spec.expectations.clone(),
         app_id: plan.spec.app_id.clone(),
         epoch: plan.epoch(),
         now_ms: plan.now_ms,

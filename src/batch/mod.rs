@@ -1,1 +1,145 @@
 //! Batch mode: a bounded input (JSON lines or Parquet) through the quality graph to a table.
+//!
+//! `trustflow batch` runs in three phases, each timed in the [`BatchSummary`]:
+//!
+//! 1. **read** ([`input`]): JSON lines ([`jsonl`], streamed line by line, amounts parsed
+//!    exactly by [`amount`]) or Parquet ([`parquet_in`]) into [`Transaction`]s. A line that is
+//!    not a transaction is written to the rejects file with its 1-based number and the reason,
+//!    never dropped silently; blank lines are skipped and counted.
+//! 2. **graph**: [`evaluate_bounded`], the streaming quality graph run over the whole input as
+//!    one epoch: batch is the streaming graph over a bounded input, so its output equals the
+//!    consolidated streaming output row for row.
+//! 3. **write** ([`output`]): the 19 output columns of QUALITY_SEMANTICS.md (no change
+//!    columns), one row per input row, as a new Delta table created in one commit, or as
+//!    Parquet files.
+//!
+//! [`Transaction`]: crate::record::Transaction
+
+pub mod amount;
+pub mod error;
+pub mod input;
+pub mod jsonl;
+pub mod output;
+pub mod parquet_in;
+pub mod summary;
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use error::BatchError;
+pub use input::{InputFormat, ReadStats, Rejects};
+pub use output::{OutputFormat, Written};
+pub use summary::{BatchSummary, Phase};
+
+use crate::dataflow::quality::evaluate_bounded;
+
+/// What a batch run reads, computes and writes (built by `cli::plan::BatchPlan`).
+#[derive(Clone, Debug)]
+pub struct BatchJob {
+    /// A JSON lines file, a Parquet file, or a directory of Parquet files.
+    pub input: PathBuf,
+    /// The output directory.
+    pub output: PathBuf,
+    /// Delta table or Parquet files.
+    pub format: OutputFormat,
+    /// Replace a previous output at `output`.
+    pub overwrite: bool,
+    /// The rejects file (JSON lines).
+    pub rejects: PathBuf,
+    /// "Now" of timestamp validity, epoch milliseconds.
+    pub now_ms: i64,
+    /// Worker threads, for the graph and the writers.
+    pub workers: usize,
+    /// Timely's configuration for `workers` threads in this process.
+    pub timely: timely::Config,
+}
+
+impl BatchJob {
+    /// The default rejects file of `output`: `<DIR>.rejects.jsonl` beside it.
+    pub fn default_rejects(output: &Path) -> PathBuf {
+        let mut name = output.file_name().unwrap_or_default().to_os_string();
+        name.push(".rejects.jsonl");
+        output.with_file_name(name)
+    }
+
+    /// Why the paths cannot work together, if they cannot: the output must name a directory
+    /// and must not be (or hold) the input; the rejects file must be neither the input nor
+    /// inside the output.
+    pub fn path_conflict(&self) -> Option<String> {
+        if self.output.file_name().is_none() {
+            let output = self.output.display();
+            return Some(format!("--output {output} must name a directory (not `.`, `..` or a root)"));
+        }
+        let (input, output, rejects) =
+            (absolute(&self.input), absolute(&self.output), absolute(&self.rejects));
+        if input.starts_with(&output) {
+            return Some("--input must not be the --output directory or inside it".into());
+        }
+        (rejects == input || rejects.starts_with(&output)).then(|| {
+            let rejects = self.rejects.display();
+            format!("--rejects {rejects} must be neither the input nor inside the output directory")
+        })
+    }
+}
+
+/// `path` made absolute against the working directory, `.` and `..` resolved lexically.
+fn absolute(path: &Path) -> PathBuf {
+    let joined = std::env::current_dir().map(|cwd| cwd.join(path)).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = PathBuf::new();
+    for part in joined.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Runs `job`: read, evaluate, write; returns what happened. The output location is checked
+/// before anything is read, and a previous output is only deleted once the verdicts are ready.
+pub fn run(job: &BatchJob) -> Result<BatchSummary, BatchError> {
+    let started = Instant::now();
+    let target = output::check(&job.output, job.overwrite)?;
+    let format = input::detect(&job.input)?;
+
+    let mut rejects = Rejects::create(&job.rejects)?;
+    let (rows, read) = input::read(&job.input, format, &mut rejects)?;
+    rejects.finish()?;
+    let read_elapsed = started.elapsed();
+    tracing::info!(rows = read.rows, rejected = read.rejected, seconds = read_elapsed.as_secs_f64(), "read");
+
+    let graph_started = Instant::now();
+    let verdicts =
+        evaluate_bounded(Arc::new(rows), job.now_ms, job.timely.clone()).map_err(BatchError::Graph)?;
+    let graph_elapsed = graph_started.elapsed();
+    if verdicts.len() as u64 != read.rows {
+        let message = format!("{} rows in, {} verdicts out", read.rows, verdicts.len());
+        return Err(BatchError::Internal(message));
+    }
+    tracing::info!(rows = verdicts.len(), seconds = graph_elapsed.as_secs_f64(), "quality graph");
+
+    let output_rows = verdicts.len() as u64;
+    let failing = summary::failing(&verdicts);
+    let write_started = Instant::now();
+    let written = target.write(job.format, verdicts, job.workers)?;
+    let write_elapsed = write_started.elapsed();
+
+    Ok(BatchSummary {
+        input: job.input.display().to_string(),
+        rejects: job.rejects.display().to_string(),
+        output_rows,
+        failing,
+        now_ms: job.now_ms,
+        workers: job.workers,
+        read_phase: Phase::new(read.records, read_elapsed),
+        graph_phase: Phase::new(output_rows, graph_elapsed),
+        write_phase: Phase::new(output_rows, write_elapsed),
+        total: Phase::new(output_rows, started.elapsed()),
+        read,
+        output: written,
+    })
+}

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use super::cluster::ClusterArgs;
+use crate::batch::OutputFormat;
 
 /// trustflow: financial events from Kafka, checked incrementally, written exactly once to Delta.
 ///
@@ -30,6 +31,12 @@ pub enum Command {
     /// Generate realistic transactions (skewed users, duplicates, invalid fields, late and
     /// out-of-order events, undecodable garbage) to Kafka and/or JSON lines.
     Generate(GenerateArgs),
+    /// Check a bounded input (JSON lines or Parquet) in one go: one verdict per row, written
+    /// to a new Delta table or to Parquet files; bad lines go to a rejects file.
+    ///
+    /// The streaming quality graph run to the end of its input, so the output equals the
+    /// consolidated output of `run` over the same events.
+    Batch(BatchArgs),
 }
 
 /// Flags of `trustflow run`.
@@ -51,7 +58,8 @@ pub struct RunArgs {
     /// Consumer group id (informational: positions live in the output table).
     #[arg(long, value_name = "ID")]
     pub group: Option<String>,
-    /// Output Delta table (a path).
+    /// Output root (a path): the Delta tables quality, quarantine and quality_windows are
+    /// created under it.
     #[arg(long, value_name = "PATH")]
     pub output: Option<String>,
     /// The pipeline's identity in the table's transaction log.
@@ -123,4 +131,35 @@ pub struct GenerateArgs {
     /// Extra librdkafka property, `key=value` (repeatable).
     #[arg(short = 'X', value_name = "KEY=VALUE")]
     pub kafka_option: Vec<String>,
+}
+
+/// Flags of `trustflow batch`.
+#[derive(Args, Debug, Clone)]
+pub struct BatchArgs {
+    /// Input: JSON lines (.jsonl/.json; one transaction object per line), a Parquet file, or a
+    /// directory of *.parquet files. Other names are recognised by their first bytes.
+    #[arg(long, value_name = "PATH")]
+    pub input: PathBuf,
+    /// Output directory (local): a new Delta table, or Parquet files with --format parquet.
+    #[arg(long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Delta)]
+    pub format: OutputFormat,
+    /// Replace a Delta table or Parquet files already at --output (deleted before writing).
+    #[arg(long)]
+    pub overwrite: bool,
+    /// "Now" for timestamp validity, epoch milliseconds (default: the wall clock, with a warning).
+    #[arg(long, value_name = "MS")]
+    pub now: Option<i64>,
+    /// Rejected input records, one JSON object each: {"line", "error", "text"} for JSON lines,
+    /// {"file", "row", "error"} for Parquet (default: <DIR>.rejects.jsonl beside the output).
+    #[arg(long, value_name = "PATH")]
+    pub rejects: Option<PathBuf>,
+    /// Worker threads for the quality graph and the writers.
+    #[arg(short = 'w', long = "workers", default_value_t = 1, value_name = "N")]
+    pub workers: usize,
+    /// Write the run's summary as JSON to this file too.
+    #[arg(long, value_name = "PATH")]
+    pub summary_json: Option<PathBuf>,
 }

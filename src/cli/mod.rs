@@ -5,4 +5,4 @@ pub mod cluster;
 pub mod plan;
 
 pub use args::{Cli, Command};
-pub use plan::{GeneratePlan, PlanError, RunPlan};
+pub use plan::{BatchPlan, GeneratePlan, PlanError, RunPlan};

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::args::{GenerateArgs, RunArgs};
+use super::args::{BatchArgs, GenerateArgs, RunArgs};
+use super::cluster::ClusterArgs;
+use crate::batch::BatchJob;
 use crate::config::{ConfigError, PipelineSpec};
 use crate::generate::GeneratorConfig;
 use crate::source::KafkaSettings;
@@ -160,6 +162,39 @@ impl GeneratePlan {
     }
 }
 
+/// What `trustflow batch` will do.
+#[derive(Debug)]
+pub struct BatchPlan {
+    /// The run itself.
+    pub job: BatchJob,
+    /// `--now` was not given: "now" is the wall clock at start (worth a warning).
+    pub now_defaulted: bool,
+    /// Where to write the summary JSON.
+    pub summary_json: Option<PathBuf>,
+}
+
+impl BatchPlan {
+    /// Validates `args`: see [`BatchJob::path_conflict`]; at least one worker.
+    pub fn from_args(args: BatchArgs) -> Result<BatchPlan, PlanError> {
+        let timely = ClusterArgs { workers: args.workers, processes: 1, process: 0, hostfile: None }
+            .timely_config()?;
+        let job = BatchJob {
+            rejects: args.rejects.unwrap_or_else(|| BatchJob::default_rejects(&args.output)),
+            input: args.input,
+            output: args.output,
+            format: args.format,
+            overwrite: args.overwrite,
+            now_ms: args.now.unwrap_or_else(wall_clock_ms),
+            workers: args.workers,
+            timely,
+        };
+        if let Some(conflict) = job.path_conflict() {
+            return Err(PlanError::new(conflict));
+        }
+        Ok(BatchPlan { job, now_defaulted: args.now.is_none(), summary_json: args.summary_json })
+    }
+}
+
 /// Milliseconds since the Unix epoch, now.
 pub fn wall_clock_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
@@ -194,6 +229,17 @@ mod tests {
         }
     }
 
+    fn batch_plan(argv: &[&str]) -> Result<BatchPlan, PlanError> {
+        let cli = Cli::try_parse_from(
+            std::iter::once("trustflow").chain(std::iter::once("batch")).chain(argv.iter().copied()),
+        )
+        .map_err(|e| PlanError::new(e.to_string()))?;
+        match cli.command {
+            Command::Batch(args) => BatchPlan::from_args(args),
+            other => panic!("{other:?}"),
+        }
+    }
+
     fn generate_plan(argv: &[&str]) -> Result<GeneratePlan, PlanError> {
         let cli = Cli::try_parse_from(
             std::iter::once("trustflow").chain(std::iter::once("generate")).chain(argv.iter().copied()),
@@ -209,7 +255,7 @@ mod tests {
     fn no_brokers_means_a_bounded_demo() {
         let plan = run_plan(&[]).unwrap();
         assert!(plan.brokers.is_none() && plan.bounded);
-        assert_eq!(plan.spec.sink.output, "./trustflow-data/quality");
+        assert_eq!(plan.spec.sink.output, "./trustflow-data");
     }
 
     #[test]
@@ -263,5 +309,54 @@ mod tests {
         assert_eq!((plan.rate, plan.generator.seed), (None, 7));
         assert!(generate_plan(&["--jsonl", "x", "--garbage-rate", "0.9"]).is_err());
         assert!(generate_plan(&["--jsonl", "x", "--partitions", "0"]).is_err());
+    }
+
+    #[test]
+    fn batch_defaults_delta_one_worker_and_rejects_beside_the_output() {
+        let plan = batch_plan(&["--input", "in.jsonl", "--output", "/data/out/"]).unwrap();
+        assert_eq!(plan.job.format, crate::batch::OutputFormat::Delta);
+        assert_eq!(plan.job.rejects, PathBuf::from("/data/out.rejects.jsonl"));
+        assert!(plan.now_defaulted && !plan.job.overwrite && plan.job.workers == 1);
+        assert!(matches!(plan.job.timely.communication, timely::CommunicationConfig::Thread));
+    }
+
+    #[test]
+    fn batch_flags_are_taken_and_checked() {
+        let plan = batch_plan(&[
+            "--input",
+            "in.parquet",
+            "--output",
+            "out",
+            "--format",
+            "parquet",
+            "--now",
+            "5",
+            "-w",
+            "2",
+            "--rejects",
+            "bad.jsonl",
+            "--overwrite",
+        ])
+        .unwrap();
+        assert_eq!((plan.job.now_ms, plan.now_defaulted, plan.job.overwrite), (5, false, true));
+        assert_eq!(plan.job.format, crate::batch::OutputFormat::Parquet);
+        assert_eq!(plan.job.rejects, PathBuf::from("bad.jsonl"));
+        assert!(matches!(plan.job.timely.communication, timely::CommunicationConfig::Process(2)));
+        assert!(batch_plan(&["--input", "a", "--output", "b", "-w", "0"]).is_err());
+        assert!(batch_plan(&["--input", "a", "--output", "b", "--format", "csv"]).is_err());
+        assert!(batch_plan(&["--input", "a"]).is_err(), "--output is required");
+    }
+
+    #[test]
+    fn batch_refuses_overlapping_paths() {
+        let error = |argv: &[&str]| batch_plan(argv).unwrap_err().to_string();
+        assert!(error(&["--input", "out/x.parquet", "--output", "out"]).contains("inside it"));
+        assert!(error(&["--input", "d", "--output", "./d/"]).contains("--input"));
+        assert!(
+            error(&["--input", "a", "--output", "out", "--rejects", "out/r.jsonl"]).contains("--rejects")
+        );
+        assert!(error(&["--input", "a", "--output", "b", "--rejects", "a"]).contains("--rejects"));
+        assert!(error(&["--input", "a", "--output", "."]).contains("must name a directory"));
+        assert!(error(&["--input", "a", "--output", "x/.."]).contains("must name a directory"));
     }
 }

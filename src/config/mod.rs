@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::dataflow::expectations::Expectation;
+
 /// The spec compiled into the binary (`dataflows/quality.yaml`), used without `--config`.
 pub const DEFAULT_SPEC: &str = include_str!("../../dataflows/quality.yaml");
 
@@ -22,6 +24,11 @@ pub struct PipelineSpec {
     pub epoch_ms: u64,
     /// Where results go.
     pub sink: SinkSpec,
+    /// The expectations: each rule with its action. Default: the reference design's policy
+    /// rules (amount positive_number, currency iso_4217_code, timestamp within_24_hours),
+    /// all `warn`.
+    #[serde(default = "crate::dataflow::expectations::reference_policy")]
+    pub expectations: Vec<Expectation>,
 }
 
 /// The Kafka side of a spec.
@@ -43,7 +50,7 @@ pub struct SourceSpec {
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct SinkSpec {
-    /// The output table, a path or URL.
+    /// The output root, a path or URL: the tables are created under it.
     pub output: String,
 }
 
@@ -116,6 +123,14 @@ impl PipelineSpec {
         if spec.app_id.is_empty() {
             return Err(invalid("app_id must not be empty"));
         }
+        if let Some(problem) = spec.expectations.iter().find_map(Expectation::problem) {
+            return Err(invalid(&problem));
+        }
+        let mut names: Vec<&str> = spec.expectations.iter().map(|e| e.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(invalid(&format!("two expectations are named `{}`", pair[0])));
+        }
         Ok(())
     }
 }
@@ -139,6 +154,22 @@ mod tests {
         let text = DEFAULT_SPEC.replace("epoch_ms: 1000", "epoch_ms: 1000\nepoch_msec: 5");
         let err = PipelineSpec::parse(&text, "t").unwrap_err().to_string();
         assert!(err.contains("epoch_msec"), "{err}");
+    }
+
+    #[test]
+    fn expectations_default_to_the_reference_policy_and_are_checked() {
+        let spec = PipelineSpec::builtin().unwrap();
+        assert_eq!(spec.expectations, crate::dataflow::expectations::reference_policy());
+        let without = DEFAULT_SPEC.split("expectations:").next().unwrap().to_owned();
+        assert_eq!(PipelineSpec::parse(&without, "t").unwrap().expectations, spec.expectations);
+        let wrong_column = DEFAULT_SPEC.replace("column: amount", "column: currency");
+        assert!(
+            PipelineSpec::parse(&wrong_column, "t").unwrap_err().to_string().contains("applies to `amount`")
+        );
+        let twice = DEFAULT_SPEC.replace("name: currency_iso_4217", "name: amount_positive");
+        assert!(PipelineSpec::parse(&twice, "t").unwrap_err().to_string().contains("two expectations"));
+        let bad_action = DEFAULT_SPEC.replacen("action: warn", "action: shout", 1);
+        assert!(PipelineSpec::parse(&bad_action, "t").unwrap_err().to_string().contains("shout"));
     }
 
     #[test]

@@ -20,8 +20,10 @@ pub enum Rule {
     /// `currency` matches `^[A-Z]{3}$`.
     CurrencyFormat,
     /// `currency` is an ISO 4217 code (stricter than the format).
+    #[serde(rename = "iso_4217_code")]
     Iso4217Code,
     /// `timestamp` is within the 24 hours before "now".
+    #[serde(rename = "within_24_hours")]
     Within24Hours,
     /// The row is CONSISTENT with its user's recent average.
     Consistent,

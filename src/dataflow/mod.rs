@@ -1,5 +1,5 @@
 //! The differential-dataflow graphs: quality checks over transactions.
 
+pub mod expectations;
 pub mod quality;
 pub mod windows;
-pub mod expectations;

@@ -1,92 +1,200 @@
-//! The commit side of a run: buffers each epoch's changes and commits finished epochs to Delta.
+//! The commit side of a run: buffers each epoch's outputs and commits finished epochs to Delta.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use differential_dataflow::consolidation::consolidate;
 use tokio::runtime::Runtime;
 
 use super::error::PipelineError;
-use super::summary::TableStats;
+use super::summary::{SideTableStats, TableStats};
 use crate::dataflow::quality::QualityRow;
-use crate::sink::DeltaSink;
+use crate::dataflow::windows::WindowMetrics;
+use crate::sink::{ChangeTable, DeltaSink, QualityChanges, QuarantineChanges, WindowChanges};
 
-/// Changes that reached the committing worker, by epoch, and how far the graph has progressed.
-#[derive(Default)]
-pub struct Pending {
+/// Changes of one output that reached the committing worker, by epoch, and how far the graph
+/// has progressed on that output.
+pub struct Pending<R> {
     /// Changes per epoch, not yet committed.
-    pub by_epoch: BTreeMap<u64, Vec<(QualityRow, isize)>>,
-    /// The graph's output frontier: epochs before every element are complete.
+    pub by_epoch: BTreeMap<u64, Vec<(R, isize)>>,
+    /// The output's frontier: epochs before every element are complete.
     pub frontier: Vec<u64>,
 }
 
-impl Pending {
-    /// A buffer shared between the sink operator and the worker loop.
-    pub fn shared() -> Rc<RefCell<Pending>> {
-        Rc::new(RefCell::new(Pending { by_epoch: BTreeMap::new(), frontier: vec![0] }))
-    }
-
-    /// Removes and returns the next complete epoch, if any.
-    fn pop_complete(&mut self) -> Option<(u64, Vec<(QualityRow, isize)>)> {
-        let (&epoch, _) = self.by_epoch.first_key_value()?;
-        if self.frontier.iter().any(|f| *f <= epoch) {
-            return None;
-        }
-        self.by_epoch.pop_first()
+impl<R> Default for Pending<R> {
+    fn default() -> Self {
+        Pending { by_epoch: BTreeMap::new(), frontier: vec![0] }
     }
 }
 
-/// Commits complete epochs, one Delta transaction each, and keeps the run's table statistics.
-pub struct Committer {
-    sink: DeltaSink,
-    runtime: Runtime,
-    /// What has been committed so far.
-    pub stats: TableStats,
-    last_progress: Instant,
+impl<R: Ord> Pending<R> {
+    /// Whether every change of `epoch` has arrived.
+    fn complete(&self, epoch: u64) -> bool {
+        self.frontier.iter().all(|f| *f > epoch)
+    }
+
+    /// The consolidated changes of `epoch`, removed from the buffer.
+    fn take(&mut self, epoch: u64) -> Vec<(R, isize)> {
+        let mut changes = self.by_epoch.remove(&epoch).unwrap_or_default();
+        consolidate(&mut changes);
+        changes
+    }
+}
+
+/// Every output of the graph, buffered on the committing worker.
+#[derive(Default)]
+pub struct Outputs {
+    /// Verdicts for the main table.
+    pub quality: Pending<QualityRow>,
+    /// Verdicts for the quarantine table, with the expectations they failed.
+    pub quarantine: Pending<(QualityRow, Vec<String>)>,
+    /// Verdicts kept out by a `drop` expectation (counted only).
+    pub dropped: Pending<QualityRow>,
+    /// Verdicts failing a `fail` expectation, with its name.
+    pub fatal: Pending<(QualityRow, String)>,
+    /// Dashboard window metrics.
+    pub windows: Pending<WindowMetrics>,
+}
+
+impl Outputs {
+    /// The oldest epoch with buffered changes, if every output has passed it.
+    fn next_complete(&self) -> Option<u64> {
+        let epoch = [
+            self.quality.by_epoch.first_key_value().map(|(e, _)| *e),
+            self.quarantine.by_epoch.first_key_value().map(|(e, _)| *e),
+            self.dropped.by_epoch.first_key_value().map(|(e, _)| *e),
+            self.fatal.by_epoch.first_key_value().map(|(e, _)| *e),
+            self.windows.by_epoch.first_key_value().map(|(e, _)| *e),
+        ]
+        .into_iter()
+        .flatten()
+        .min()?;
+        let complete = self.quality.complete(epoch)
+            && self.quarantine.complete(epoch)
+            && self.dropped.complete(epoch)
+            && self.fatal.complete(epoch)
+            && self.windows.complete(epoch);
+        complete.then_some(epoch)
+    }
+
+    /// Whether any output may still receive changes.
+    pub fn in_progress(&self, before: u64) -> bool {
+        [
+            &self.quality.frontier,
+            &self.quarantine.frontier,
+            &self.dropped.frontier,
+            &self.fatal.frontier,
+            &self.windows.frontier,
+        ]
+        .iter()
+        .any(|frontier| frontier.iter().any(|f| *f < before))
+    }
+}
+
+/// The tables a run writes, under its output root.
+pub struct TablePaths {
+    /// The quality verdicts (the main table).
+    pub quality: String,
+    /// Quarantined verdicts.
+    pub quarantine: String,
+    /// Dashboard window metrics.
+    pub windows: String,
+}
+
+impl TablePaths {
+    /// The tables under `root` (a path or URL).
+    pub fn under(root: &str) -> TablePaths {
+        let root = root.trim_end_matches('/');
+        TablePaths {
+            quality: format!("{root}/quality"),
+            quarantine: format!("{root}/quarantine"),
+            windows: format!("{root}/quality_windows"),
+        }
+    }
 }
 
 /// How often a long run reports its progress.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
+/// Commits complete epochs, one Delta transaction per table and epoch, and keeps the run's
+/// table statistics.
+pub struct Committer {
+    runtime: Runtime,
+    quality: DeltaSink<QualityChanges>,
+    quarantine: DeltaSink<QuarantineChanges>,
+    windows: DeltaSink<WindowChanges>,
+    /// What has been committed so far.
+    pub stats: TableStats,
+    last_progress: Instant,
+}
+
+fn open<T: ChangeTable>(runtime: &Runtime, url: &str, app_id: &str) -> Result<DeltaSink<T>, PipelineError> {
+    let sink = runtime.block_on(DeltaSink::<T>::open(url, app_id))?;
+    if let Some(epoch) = sink.last_committed_epoch() {
+        return Err(PipelineError::AlreadyStarted {
+            table: sink.table_url().to_string(),
+            app_id: app_id.to_owned(),
+            epoch,
+        });
+    }
+    Ok(sink)
+}
+
 impl Committer {
-    /// Opens (or creates) the table at `output`, refusing one that already holds epochs of
-    /// `app_id` (resuming is the exactly-once issue's work).
-    pub fn open(output: &str, app_id: &str) -> Result<Committer, PipelineError> {
+    /// Opens (or creates) the tables, refusing any that already holds epochs of `app_id`
+    /// (resuming is the exactly-once issue's work).
+    pub fn open(tables: &TablePaths, app_id: &str) -> Result<Committer, PipelineError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(PipelineError::Runtime)?;
-        let sink = runtime.block_on(DeltaSink::open(output, app_id))?;
-        if let Some(epoch) = sink.last_committed_epoch() {
-            return Err(PipelineError::AlreadyStarted {
-                table: sink.table_url().to_string(),
-                app_id: app_id.to_owned(),
-                epoch,
-            });
-        }
-        let stats = TableStats { table: sink.table_url().to_string(), ..TableStats::default() };
-        Ok(Committer { sink, runtime, stats, last_progress: Instant::now() })
+        let quality = open::<QualityChanges>(&runtime, &tables.quality, app_id)?;
+        let quarantine = open::<QuarantineChanges>(&runtime, &tables.quarantine, app_id)?;
+        let windows = open::<WindowChanges>(&runtime, &tables.windows, app_id)?;
+        let stats = TableStats {
+            table: quality.table_url().to_string(),
+            quarantine: SideTableStats { table: quarantine.table_url().to_string(), ..Default::default() },
+            windows: SideTableStats { table: windows.table_url().to_string(), ..Default::default() },
+            ..TableStats::default()
+        };
+        Ok(Committer { runtime, quality, quarantine, windows, stats, last_progress: Instant::now() })
     }
 
-    /// Commits every epoch that the frontier has passed, oldest first. Epochs without changes
-    /// are skipped: they have nothing to make visible.
-    pub fn commit_ready(&mut self, pending: &RefCell<Pending>) -> Result<(), PipelineError> {
+    /// Commits every epoch that all outputs have passed, oldest first; each table gets one
+    /// commit per epoch in which it changed. An epoch with a row failing a `fail` expectation
+    /// is not committed at all: the run stops with the expectation and the record.
+    pub fn commit_ready(&mut self, outputs: &RefCell<Outputs>) -> Result<(), PipelineError> {
         loop {
-            let Some((epoch, mut changes)) = pending.borrow_mut().pop_complete() else { return Ok(()) };
-            consolidate(&mut changes);
-            if changes.is_empty() {
-                continue;
+            let mut outputs = outputs.borrow_mut();
+            let Some(epoch) = outputs.next_complete() else { return Ok(()) };
+            if let Some(((row, expectation), _)) = outputs.fatal.take(epoch).into_iter().find(|(_, d)| *d > 0)
+            {
+                return Err(PipelineError::ExpectationFailed { expectation, record: Box::new(row.record) });
             }
-            let outcome = self.runtime.block_on(self.sink.commit_epoch(epoch, &changes))?;
-            self.stats.record(epoch, outcome.version, outcome.rows, &changes);
-            tracing::debug!(epoch, version = outcome.version, rows = outcome.rows, "committed epoch");
+            let quality = outputs.quality.take(epoch);
+            let quarantine = outputs.quarantine.take(epoch);
+            let dropped = outputs.dropped.take(epoch);
+            let windows = outputs.windows.take(epoch);
+            drop(outputs);
+            if !quality.is_empty() {
+                let outcome = self.runtime.block_on(self.quality.commit_epoch(epoch, &quality))?;
+                self.stats.record(outcome.version, outcome.rows, &quality);
+            }
+            if !quarantine.is_empty() {
+                let outcome = self.runtime.block_on(self.quarantine.commit_epoch(epoch, &quarantine))?;
+                self.stats.quarantine.record(outcome.version, outcome.rows, &quarantine);
+            }
+            if !windows.is_empty() {
+                let outcome = self.runtime.block_on(self.windows.commit_epoch(epoch, &windows))?;
+                self.stats.windows.record(outcome.version, outcome.rows, &windows);
+            }
+            self.stats.dropped += dropped.iter().map(|(_, d)| *d as i64).sum::<i64>();
+            tracing::debug!(epoch, rows = quality.len(), "committed epoch");
             if self.last_progress.elapsed() >= PROGRESS_EVERY {
                 self.last_progress = Instant::now();
                 tracing::info!(
                     epoch,
-                    version = outcome.version,
                     rows = self.stats.rows,
                     change_rows = self.stats.change_rows,
                     "progress"

@@ -35,6 +35,14 @@ pub enum PipelineError {
         /// The last committed epoch.
         epoch: u64,
     },
+    /// A verdict failed an expectation whose action is `fail`; its epoch was not committed.
+    #[error("expectation `{expectation}` failed (action: fail) for record {record:?}")]
+    ExpectationFailed {
+        /// The expectation's name.
+        expectation: String,
+        /// The record that failed it.
+        record: Box<crate::record::Transaction>,
+    },
     /// The timely runtime could not start (bad cluster addresses, port in use, ...).
     #[error("cannot start the timely workers: {0}")]
     Cluster(String),
@@ -60,6 +68,7 @@ impl PipelineError {
             PipelineError::Registry(e) => e.is_retryable(),
             PipelineError::Codec(e) => e.is_retryable(),
             PipelineError::AlreadyStarted { .. }
+            | PipelineError::ExpectationFailed { .. }
             | PipelineError::Cluster(_)
             | PipelineError::Runtime(_)
             | PipelineError::WorkerPanicked { .. } => false,

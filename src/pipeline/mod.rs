@@ -15,8 +15,9 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub use commit::TablePaths;
 pub use error::PipelineError;
-pub use summary::{RunSummary, TableStats};
+pub use summary::{RunSummary, SideTableStats, TableStats};
 
 use crate::codec::SchemaResolver;
 use crate::source::KafkaSettings;
@@ -32,8 +33,11 @@ pub struct PipelineConfig {
     pub dead_letter_topic: String,
     /// Consumer group id (informational: offsets are never committed to Kafka).
     pub group: String,
-    /// The output table (path or URL).
+    /// The output root (path or URL): the tables `quality`, `quarantine` and
+    /// `quality_windows` are created under it.
     pub output: String,
+    /// The expectations that route verdicts (warn, drop, quarantine, fail).
+    pub expectations: Vec<crate::dataflow::expectations::Expectation>,
     /// The pipeline's identity in the table's transaction log.
     pub app_id: String,
     /// How long each epoch collects input before it is closed.

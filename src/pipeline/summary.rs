@@ -23,11 +23,39 @@ pub struct TableStats {
     pub rows: i64,
     /// Consolidated rows failing each check, by output column.
     pub failing: BTreeMap<&'static str, i64>,
+    /// Verdicts kept out of the table by a `drop` expectation (consolidated).
+    pub dropped: i64,
+    /// The quarantine table.
+    pub quarantine: SideTableStats,
+    /// The dashboard window table.
+    pub windows: SideTableStats,
+}
+
+/// What has been committed to a side table.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SideTableStats {
+    /// Where the table is.
+    pub table: String,
+    /// The table's version after the last commit.
+    pub version: i64,
+    /// Change rows written.
+    pub change_rows: u64,
+    /// Rows of the consolidated table.
+    pub rows: i64,
+}
+
+impl SideTableStats {
+    /// Accounts for one committed epoch.
+    pub fn record<R>(&mut self, version: i64, change_rows: usize, changes: &[(R, isize)]) {
+        self.version = version;
+        self.change_rows += change_rows as u64;
+        self.rows += changes.iter().map(|(_, d)| *d as i64).sum::<i64>();
+    }
 }
 
 impl TableStats {
     /// Accounts for one committed epoch.
-    pub fn record(&mut self, _epoch: u64, version: i64, change_rows: usize, changes: &[(QualityRow, isize)]) {
+    pub fn record(&mut self, version: i64, change_rows: usize, changes: &[(QualityRow, isize)]) {
         self.epochs += 1;
         self.version = version;
         self.change_rows += change_rows as u64;
@@ -98,6 +126,12 @@ impl fmt::Display for RunSummary {
                 writeln!(f, "  {column:<28} {count}")?;
             }
             writeln!(f, "table          {} (version {})", table.table, table.version)?;
+            writeln!(
+                f,
+                "quarantine     {} rows in {}; {} rows dropped by expectations",
+                table.quarantine.rows, table.quarantine.table, table.dropped
+            )?;
+            writeln!(f, "windows        {} rows in {}", table.windows.rows, table.windows.table)?;
         }
         Ok(())
     }

@@ -1,21 +1,26 @@
 //! One timely worker's part of a run: read, decode, feed the graph, and (worker 0) commit.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use differential_dataflow::input::Input;
+use differential_dataflow::{ExchangeData, VecCollection};
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
 use timely::worker::Worker;
 
 use super::PipelineConfig;
-use super::commit::{Committer, Pending};
+use super::commit::{Committer, Outputs, Pending, TablePaths};
 use super::error::PipelineError;
 use super::summary::RunSummary;
 use crate::codec::{Decoder, wire};
-use crate::dataflow::quality::{QualityRow, quality};
+use crate::dataflow::expectations::route;
+use crate::dataflow::quality::quality;
+use crate::dataflow::windows::{DASHBOARD_WINDOW_MS, window_metrics};
 use crate::record::{Record, Transaction};
 use crate::source::dead_letter::Rejection;
 use crate::source::{DeadLetters, KafkaReader, partitions_for_worker};
@@ -43,31 +48,29 @@ pub(super) fn run_worker(
 ) -> Result<(), PipelineError> {
     let index = worker.index();
     let peers = worker.peers();
-    let pending = Pending::shared();
-    let mut committer =
-        if index == 0 { Some(Committer::open(&config.output, &config.app_id)?) } else { None };
+    let outputs = Rc::new(RefCell::new(Outputs::default()));
+    let mut committer = if index == 0 {
+        Some(Committer::open(&TablePaths::under(&config.output), &config.app_id)?)
+    } else {
+        None
+    };
 
     let now_ms = config.now_ms;
-    let buffer = pending.clone();
+    let expectations = config.expectations.clone();
     let mut input = worker.dataflow::<u64, _, _>(|scope| {
         let (input, transactions) = scope.new_collection::<Transaction, isize>();
-        quality(transactions, now_ms).inner.sink(
-            Exchange::new(|_: &(QualityRow, u64, isize)| 0),
-            "CommitBuffer",
-            move |(input, frontier)| {
-                let mut pending = buffer.borrow_mut();
-                input.for_each(|_, data| {
-                    for (row, epoch, diff) in data.drain(..) {
-                        pending.by_epoch.entry(epoch).or_default().push((row, diff));
-                    }
-                });
-                pending.frontier = frontier.frontier().to_vec();
-            },
-        );
+        let verdicts = quality(transactions, now_ms);
+        let windows = window_metrics(verdicts.clone(), DASHBOARD_WINDOW_MS);
+        let routed = route(verdicts, &expectations);
+        buffer(routed.kept, &outputs, |o| &mut o.quality);
+        buffer(routed.quarantined, &outputs, |o| &mut o.quarantine);
+        buffer(routed.dropped, &outputs, |o| &mut o.dropped);
+        buffer(routed.fatal, &outputs, |o| &mut o.fatal);
+        buffer(windows, &outputs, |o| &mut o.windows);
         input
     });
-    // The commit buffer's frontier is the graph's progress, as seen after the exchange.
-    let lagging = |target: u64| pending.borrow().frontier.iter().any(|f| *f < target);
+    // The buffers' frontiers are the graph's progress, as seen after the exchange.
+    let lagging = |target: u64| outputs.borrow().in_progress(target);
 
     let partitions = config.kafka.partitions(&config.topic)?;
     let mine = partitions_for_worker(&partitions, index, peers);
@@ -129,13 +132,13 @@ pub(super) fn run_worker(
             worker.step();
         }
         if let Some(committer) = committer.as_mut() {
-            committer.commit_ready(&pending)?;
+            committer.commit_ready(&outputs)?;
         }
     }
     drop(input);
     loop {
         if let Some(committer) = committer.as_mut() {
-            committer.commit_ready(&pending)?;
+            committer.commit_ready(&outputs)?;
         }
         if !lagging(u64::MAX) {
             break;
@@ -155,4 +158,30 @@ pub(super) fn run_worker(
         totals.table = Some(committer.stats);
     }
     Ok(())
+}
+
+/// Gathers `collection`'s changes on worker 0 into the output buffer that `select` names,
+/// and keeps that buffer's frontier current on every worker.
+fn buffer<'scope, R>(
+    collection: VecCollection<'scope, u64, R>,
+    outputs: &Rc<RefCell<Outputs>>,
+    select: fn(&mut Outputs) -> &mut Pending<R>,
+) where
+    R: ExchangeData,
+{
+    let outputs = outputs.clone();
+    collection.inner.sink(
+        Exchange::new(|_: &(R, u64, isize)| 0),
+        "CommitBuffer",
+        move |(input, frontier)| {
+            let mut outputs = outputs.borrow_mut();
+            let pending = select(&mut outputs);
+            input.for_each(|_, data| {
+                for (row, epoch, diff) in data.drain(..) {
+                    pending.by_epoch.entry(epoch).or_default().push((row, diff));
+                }
+            });
+            pending.frontier = frontier.frontier().to_vec();
+        },
+    );
 }

@@ -20,6 +20,9 @@ pub const CHANGE_TYPE: &str = "_change_type";
 /// Name of the epoch column: the epoch whose commit wrote the row.
 pub const EPOCH: &str = "_epoch";
 
+/// The data columns (the reference design's output) come first, the change columns after them.
+pub const OUTPUT_COLUMNS: usize = 19;
+
 /// Column names, in table order.
 pub const COLUMN_NAMES: [&str; 21] = [
     "transactionId",
@@ -151,11 +154,34 @@ pub fn delta_schema() -> Result<StructType, SinkError> {
     StructType::try_new(delta_fields()?).map_err(|e| SinkError::internal(e.to_string()))
 }
 
+/// The data columns of [`delta_fields`] alone (the first [`OUTPUT_COLUMNS`], no change
+/// columns): the schema of batch mode's output, one row per input row.
+pub fn output_fields() -> Result<Vec<StructField>, SinkError> {
+    let mut fields = delta_fields()?;
+    fields.truncate(OUTPUT_COLUMNS);
+    Ok(fields)
+}
+
+/// The Arrow schema of [`output_fields`], derived as [`arrow_schema`] is.
+pub fn output_arrow_schema() -> Result<SchemaRef, SinkError> {
+    to_arrow(output_fields()?)
+}
+
 /// The Arrow schema of the batches, derived from [`delta_schema`] by deltalake's own
 /// conversion: what `RecordBatchWriter` expects (map entries `key_value{key, value}`, keys
 /// non-null, `Decimal128(p, s)`).
 pub fn arrow_schema() -> Result<SchemaRef, SinkError> {
-    let schema: Schema = (&delta_schema()?)
+    to_arrow(delta_fields()?)
+}
+
+/// The Arrow schema of kernel fields, by deltalake's own conversion.
+pub fn arrow_schema_of(fields: Vec<StructField>) -> Result<SchemaRef, SinkError> {
+    to_arrow(fields)
+}
+
+fn to_arrow(fields: Vec<StructField>) -> Result<SchemaRef, SinkError> {
+    let kernel = StructType::try_new(fields).map_err(|e| SinkError::internal(e.to_string()))?;
+    let schema: Schema = (&kernel)
         .try_into_arrow()
         .map_err(|source| SinkError::Arrow { context: "deriving the Arrow schema", source })?;
     Ok(Arc::new(schema))
@@ -181,5 +207,8 @@ mod tests {
             panic!("metadata is not an unsorted map")
         };
         assert_eq!(entries.name(), "key_value");
+        let output = output_arrow_schema().unwrap();
+        assert_eq!(output.fields()[..], arrow.fields()[..OUTPUT_COLUMNS]);
+        assert_eq!(output_fields().unwrap().last().map(|f| f.name().as_str()), Some("quality_score"));
     }
 }

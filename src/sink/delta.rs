@@ -1,6 +1,7 @@
 //! The exactly-once Delta changelog sink: one Delta commit, with a `txn` action, per epoch.
 
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use deltalake::arrow::datatypes::SchemaRef;
@@ -20,12 +21,10 @@ use futures::TryStreamExt;
 use serde_json::{Value, json};
 use url::Url;
 
-use super::columns::{arrow_schema, delta_fields};
+use super::changelog::{ChangeTable, QualityChanges};
 use super::decode::{ChangeRow, batch_to_changes};
-use super::encode::changes_to_batch;
 use super::error::SinkError;
 use super::table::{COMMIT_INFO_KEY, create, find_info, schema_difference, writer_properties};
-use crate::dataflow::quality::QualityRow;
 
 /// What one epoch's commit did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +37,9 @@ pub struct CommitOutcome {
     pub files: usize,
 }
 
+/// The sink of the main table, the quality verdicts.
+pub type QualitySink = DeltaSink<QualityChanges>;
+
 /// An append-only Delta table of quality changes, written exactly once per epoch.
 ///
 /// Every [`commit_epoch`](DeltaSink::commit_epoch) writes the epoch's rows as Parquet files
@@ -45,7 +47,7 @@ pub struct CommitOutcome {
 /// in `commitInfo`, the caller's metadata (source offsets). The log is thus the sink's
 /// durable position: [`last_committed_epoch`](DeltaSink::last_committed_epoch) and
 /// [`last_commit_info`](DeltaSink::last_commit_info) say where to resume after a crash.
-pub struct DeltaSink {
+pub struct DeltaSink<T: ChangeTable = QualityChanges> {
     url: Url,
     app_id: String,
     log_store: LogStoreRef,
@@ -56,9 +58,10 @@ pub struct DeltaSink {
     last_info: Option<BTreeMap<String, Value>>,
     /// A commit failed, maybe after landing: re-read the log before the next one.
     stale: bool,
+    kind: PhantomData<T>,
 }
 
-impl std::fmt::Debug for DeltaSink {
+impl<T: ChangeTable> std::fmt::Debug for DeltaSink<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeltaSink")
             .field("url", &self.url.as_str())
@@ -69,20 +72,20 @@ impl std::fmt::Debug for DeltaSink {
     }
 }
 
-impl DeltaSink {
+impl<T: ChangeTable> DeltaSink<T> {
     /// Opens the changelog table at `url` (a local path, created if missing, or a URL such as
     /// `file:///..` or `az://..`), creating it if it has no log yet, for application `app_id`.
     /// An existing table must have exactly the changelog schema.
-    pub async fn open(url: &str, app_id: &str) -> Result<DeltaSink, SinkError> {
+    pub async fn open(url: &str, app_id: &str) -> Result<DeltaSink<T>, SinkError> {
         let table_url = ensure_table_uri(url).map_err(|source| SinkError::InvalidLocation {
             url: url.to_string(),
             source: Box::new(source),
         })?;
         let open_error = |source| SinkError::Open { url: table_url.to_string(), source: Box::new(source) };
         let mut table = DeltaTable::try_from_url(table_url.clone()).await.map_err(open_error)?;
-        let fields = delta_fields()?;
+        let fields = T::fields()?;
         if table.version().is_none() {
-            table = create(&table, &table_url, fields.clone()).await.map_err(open_error)?;
+            table = create(&table, &table_url, fields.clone(), T::COMMENT).await.map_err(open_error)?;
         }
         let state = table.snapshot().map_err(open_error)?.clone();
         let found: Vec<StructField> = state.schema().fields().cloned().collect();
@@ -102,10 +105,11 @@ impl DeltaSink {
             log_store: table.log_store(),
             state,
             writer,
-            schema: arrow_schema()?,
+            schema: T::arrow_schema()?,
             last_epoch: None,
             last_info: None,
             stale: false,
+            kind: PhantomData,
         };
         sink.read_position(&table).await?;
         Ok(sink)
@@ -141,7 +145,7 @@ impl DeltaSink {
     pub async fn commit_epoch(
         &mut self,
         epoch: u64,
-        changes: &[(QualityRow, isize)],
+        changes: &[(T::Row, isize)],
     ) -> Result<CommitOutcome, SinkError> {
         self.commit_epoch_with_info(epoch, changes, BTreeMap::new()).await
     }
@@ -156,7 +160,7 @@ impl DeltaSink {
     pub async fn commit_epoch_with_info(
         &mut self,
         epoch: u64,
-        changes: &[(QualityRow, isize)],
+        changes: &[(T::Row, isize)],
         info: BTreeMap<String, Value>,
     ) -> Result<CommitOutcome, SinkError> {
         if self.stale {
@@ -166,7 +170,7 @@ impl DeltaSink {
             return Err(SinkError::EpochAlreadyCommitted { epoch, last });
         }
         let txn_version = i64::try_from(epoch).map_err(|_| SinkError::EpochOutOfRange { epoch })?;
-        let batch = changes_to_batch(&self.schema, epoch, changes)?;
+        let batch = T::to_batch(&self.schema, epoch, changes)?;
         let rows = batch.num_rows();
         if rows > 0 {
             self.writer
@@ -217,27 +221,6 @@ impl DeltaSink {
         Ok(())
     }
 
-    /// Reads every row of the table's current files (deltalake's own Parquet reader, no
-    /// DataFusion), ordered by epoch.
-    pub async fn read_changes(&self) -> Result<Vec<ChangeRow>, SinkError> {
-        let read_error = |source| SinkError::Read { url: self.url.to_string(), source: Box::new(source) };
-        let reader = ParquetFileReader::new(self.log_store.object_store(None));
-        let mut files = self.state.snapshot().file_views(self.log_store.as_ref(), None);
-        let mut out = Vec::new();
-        while let Some(file) = files.try_next().await.map_err(read_error)? {
-            if file.deletion_vector_descriptor().is_some() {
-                let reason = "deletion vectors are not supported by the sink's reader";
-                return Err(SinkError::Decode { column: file.path().into_owned(), reason: reason.into() });
-            }
-            let mut batches = reader.read_file(file.object_store_path()).await.map_err(read_error)?;
-            while let Some(batch) = batches.try_next().await.map_err(read_error)? {
-                out.extend(batch_to_changes(&batch)?);
-            }
-        }
-        out.sort_by_key(|c| c.epoch);
-        Ok(out)
-    }
-
     /// Sets the last epoch from the snapshot's `txn` and finds the metadata committed with it.
     async fn read_position(&mut self, table: &DeltaTable) -> Result<(), SinkError> {
         let read_error = |source| SinkError::Read { url: self.url.to_string(), source: Box::new(source) };
@@ -282,5 +265,28 @@ impl DeltaSink {
             } => SinkError::ConcurrentWriter { app_id: self.app_id.clone(), epoch },
             source => SinkError::Commit { epoch, source: Box::new(source) },
         }
+    }
+}
+
+impl DeltaSink<QualityChanges> {
+    /// Reads every row of the table's current files (deltalake's own Parquet reader, no
+    /// DataFusion), ordered by epoch.
+    pub async fn read_changes(&self) -> Result<Vec<ChangeRow>, SinkError> {
+        let read_error = |source| SinkError::Read { url: self.url.to_string(), source: Box::new(source) };
+        let reader = ParquetFileReader::new(self.log_store.object_store(None));
+        let mut files = self.state.snapshot().file_views(self.log_store.as_ref(), None);
+        let mut out = Vec::new();
+        while let Some(file) = files.try_next().await.map_err(read_error)? {
+            if file.deletion_vector_descriptor().is_some() {
+                let reason = "deletion vectors are not supported by the sink's reader";
+                return Err(SinkError::Decode { column: file.path().into_owned(), reason: reason.into() });
+            }
+            let mut batches = reader.read_file(file.object_store_path()).await.map_err(read_error)?;
+            while let Some(batch) = batches.try_next().await.map_err(read_error)? {
+                out.extend(batch_to_changes(&batch)?);
+            }
+        }
+        out.sort_by_key(|c| c.epoch);
+        Ok(out)
     }
 }

@@ -11,7 +11,7 @@ use deltalake::arrow::datatypes::{DataType as ArrowType, FieldRef, Schema, Schem
 use deltalake::arrow::record_batch::RecordBatch;
 use rust_decimal::Decimal;
 
-use super::columns::{CHECKS, COLUMN_NAMES, ChangeType};
+use super::columns::{CHECKS, COLUMN_NAMES, ChangeType, OUTPUT_COLUMNS};
 use super::error::SinkError;
 use crate::dataflow::quality::QualityRow;
 
@@ -24,28 +24,55 @@ pub fn changes_to_batch(
 ) -> Result<RecordBatch, SinkError> {
     let epoch = i64::try_from(epoch).map_err(|_| SinkError::EpochOutOfRange { epoch })?;
     let rows: usize = changes.iter().map(|(_, d)| d.unsigned_abs()).sum();
-    let (mut id_bytes, mut user_bytes, mut cur_bytes) = (0, 0, 0);
-    for (row, diff) in changes {
-        let bytes = |s: &Option<String>| s.as_ref().map_or(0, String::len) * diff.unsigned_abs();
+    let mut change_types = StringBuilder::with_capacity(rows, rows * 6);
+    for (_, diff) in changes {
+        let change = if *diff > 0 { ChangeType::Insert } else { ChangeType::Delete };
+        for _ in 0..diff.unsigned_abs() {
+            change_types.append_value(change.as_str());
+        }
+    }
+    let mut columns = data_columns(schema, changes.iter().map(|(row, diff)| (row, diff.unsigned_abs())))?;
+    columns.push(Arc::new(change_types.finish()));
+    columns.push(Arc::new(Int64Array::from_value(epoch, rows)));
+    RecordBatch::try_new(schema.clone(), columns)
+        .map_err(|source| SinkError::Arrow { context: "assembling the changelog batch", source })
+}
+
+/// Builds a batch of verdicts, one row each, under `schema` (from
+/// [`output_arrow_schema`](super::columns::output_arrow_schema): the data columns only, no
+/// change columns), as batch mode writes them.
+pub fn rows_to_batch(schema: &SchemaRef, rows: &[QualityRow]) -> Result<RecordBatch, SinkError> {
+    let columns = data_columns(schema, rows.iter().map(|row| (row, 1)))?;
+    RecordBatch::try_new(schema.clone(), columns)
+        .map_err(|source| SinkError::Arrow { context: "assembling the output batch", source })
+}
+
+/// The [`OUTPUT_COLUMNS`] data columns of `rows`, each row repeated its count of times.
+fn data_columns<'a, I>(schema: &Schema, rows: I) -> Result<Vec<ArrayRef>, SinkError>
+where
+    I: Iterator<Item = (&'a QualityRow, usize)> + Clone,
+{
+    let (mut rows_count, mut id_bytes, mut user_bytes, mut cur_bytes) = (0, 0, 0, 0);
+    for (row, copies) in rows.clone() {
+        let bytes = |s: &Option<String>| s.as_ref().map_or(0, String::len) * copies;
+        rows_count += copies;
         id_bytes += bytes(&row.record.transaction_id);
         user_bytes += bytes(&row.record.user_id);
         cur_bytes += bytes(&row.record.currency);
     }
     let (amount_type, avg_type) = (decimal_type(schema, 2)?, decimal_type(schema, 14)?);
-    let mut ids = StringBuilder::with_capacity(rows, id_bytes);
-    let mut users = StringBuilder::with_capacity(rows, user_bytes);
-    let mut amounts = Decimal128Builder::with_capacity(rows).with_data_type(amount_type.2);
-    let mut currencies = StringBuilder::with_capacity(rows, cur_bytes);
-    let mut timestamps = Int64Builder::with_capacity(rows);
-    let mut metadata = MapColumn::with_capacity(rows);
+    let mut ids = StringBuilder::with_capacity(rows_count, id_bytes);
+    let mut users = StringBuilder::with_capacity(rows_count, user_bytes);
+    let mut amounts = Decimal128Builder::with_capacity(rows_count).with_data_type(amount_type.2);
+    let mut currencies = StringBuilder::with_capacity(rows_count, cur_bytes);
+    let mut timestamps = Int64Builder::with_capacity(rows_count);
+    let mut metadata = MapColumn::with_capacity(rows_count);
     let mut flags: Vec<StringBuilder> =
-        CHECKS.iter().map(|c| StringBuilder::with_capacity(rows, rows * c.fail.len())).collect();
-    let mut avgs = Decimal128Builder::with_capacity(rows).with_data_type(avg_type.2);
-    let mut checks = Int32Builder::with_capacity(rows);
-    let mut scores = Float64Builder::with_capacity(rows);
-    let mut change_types = StringBuilder::with_capacity(rows, rows * 6);
-    for (row, diff) in changes {
-        let change = if *diff > 0 { ChangeType::Insert } else { ChangeType::Delete };
+        CHECKS.iter().map(|c| StringBuilder::with_capacity(rows_count, rows_count * c.fail.len())).collect();
+    let mut avgs = Decimal128Builder::with_capacity(rows_count).with_data_type(avg_type.2);
+    let mut checks = Int32Builder::with_capacity(rows_count);
+    let mut scores = Float64Builder::with_capacity(rows_count);
+    for (row, copies) in rows {
         let record = &row.record;
         let amount =
             record.amount.map(|a| to_i128(a, amount_type.0, amount_type.1, COLUMN_NAMES[2])).transpose()?;
@@ -53,7 +80,7 @@ pub fn changes_to_batch(
             .avg_transaction_amount
             .map(|a| to_i128(a, avg_type.0, avg_type.1, COLUMN_NAMES[14]))
             .transpose()?;
-        for _ in 0..diff.unsigned_abs() {
+        for _ in 0..copies {
             ids.append_option(record.transaction_id.as_deref());
             users.append_option(record.user_id.as_deref());
             amounts.append_option(amount);
@@ -66,7 +93,6 @@ pub fn changes_to_batch(
             avgs.append_option(avg);
             checks.append_value(i32::from(row.checks_passed()));
             scores.append_value(row.quality_score());
-            change_types.append_value(change.as_str());
         }
     }
     let mut flags = flags.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
@@ -83,10 +109,8 @@ pub fn changes_to_batch(
     columns.extend(flags);
     columns.push(Arc::new(checks.finish()));
     columns.push(Arc::new(scores.finish()));
-    columns.push(Arc::new(change_types.finish()));
-    columns.push(Arc::new(Int64Array::from_value(epoch, rows)));
-    RecordBatch::try_new(schema.clone(), columns)
-        .map_err(|source| SinkError::Arrow { context: "assembling the changelog batch", source })
+    debug_assert_eq!(columns.len(), OUTPUT_COLUMNS);
+    Ok(columns)
 }
 
 /// Precision, scale and type of the decimal column `index` of `schema`.
@@ -217,5 +241,9 @@ mod tests {
         assert_eq!(batch.column(5).null_count(), 5);
         assert!(changes_to_batch(&schema, u64::MAX, &changes).is_err());
         assert_eq!(changes_to_batch(&schema, 1, &[]).unwrap().num_rows(), 0);
+        let output = crate::sink::columns::output_arrow_schema().unwrap();
+        let rows = rows_to_batch(&output, &[changes[0].0.clone(), changes[2].0.clone()]).unwrap();
+        assert_eq!((rows.num_rows(), rows.num_columns()), (2, OUTPUT_COLUMNS));
+        assert_eq!(rows.schema().fields()[..], schema.fields()[..OUTPUT_COLUMNS]);
     }
 }

@@ -16,18 +16,22 @@
 //! [`delta`] is the sink itself and [`table`] creates and checks the table and reads its
 //! log; [`error`] holds [`SinkError`].
 
+pub mod changelog;
 pub mod columns;
 pub mod decode;
 pub mod delta;
 pub mod encode;
 pub mod error;
+pub mod extra_tables;
 pub mod table;
 
 #[cfg(test)]
 mod tests;
 
+pub use changelog::{ChangeTable, QualityChanges};
 pub use columns::{ChangeType, arrow_schema, delta_fields, delta_schema};
 pub use decode::{ChangeRow, batch_to_changes};
-pub use delta::{CommitOutcome, DeltaSink};
+pub use delta::{CommitOutcome, DeltaSink, QualitySink};
 pub use encode::changes_to_batch;
 pub use error::SinkError;
+pub use extra_tables::{QuarantineChanges, WindowChanges};

@@ -27,15 +27,13 @@ pub(crate) async fn create(
     table: &DeltaTable,
     url: &Url,
     fields: Vec<StructField>,
+    comment: &str,
 ) -> Result<DeltaTable, DeltaTableError> {
     let name = url.path_segments().and_then(|mut s| s.rfind(|s| !s.is_empty())).unwrap_or("quality");
     let created = table
         .create()
         .with_table_name(name)
-        .with_comment(
-            "trustflow quality changelog: one row per inserted or retracted verdict \
-             (_change_type), committed exactly once per epoch (_epoch, txn action)",
-        )
+        .with_comment(comment)
         .with_columns(fields)
         .with_save_mode(SaveMode::Ignore)
         .await;

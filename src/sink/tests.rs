@@ -11,6 +11,7 @@ use futures::TryStreamExt;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
+use super::delta::QualitySink;
 use super::*;
 use crate::dataflow::quality::QualityRow;
 use crate::record::Transaction;
@@ -66,7 +67,7 @@ fn expected(epoch: u64, changes: &[(QualityRow, isize)]) -> Vec<ChangeRow> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writer_expects_exactly_the_derived_arrow_schema() {
     let (_dir, path) = temp_table();
-    let sink = DeltaSink::open(&path, "app").await.unwrap();
+    let sink = QualitySink::open(&path, "app").await.unwrap();
     assert_eq!(sink.table_url().scheme(), "file");
     assert!(sink.table_url().path().contains("nested/quality_changes"));
     let mut table = open_table(sink.table_url().clone()).await.unwrap();
@@ -84,7 +85,7 @@ async fn writer_expects_exactly_the_derived_arrow_schema() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn epochs_commit_once_and_read_back_exactly() {
     let (_dir, path) = temp_table();
-    let mut sink = DeltaSink::open(&path, "quality-app").await.unwrap();
+    let mut sink = QualitySink::open(&path, "quality-app").await.unwrap();
     assert_eq!(sink.last_committed_epoch(), None);
     assert_eq!(sink.version(), 0);
 
@@ -108,11 +109,11 @@ async fn epochs_commit_once_and_read_back_exactly() {
     assert_eq!(outcome, CommitOutcome { version: 2, rows: 2, files: 1 });
     drop(sink);
 
-    let sink = DeltaSink::open(&path, "quality-app").await.unwrap();
+    let sink = QualitySink::open(&path, "quality-app").await.unwrap();
     assert_eq!(sink.last_committed_epoch(), Some(2));
     assert_eq!(sink.last_commit_info(), Some(&info));
     assert_eq!(sink.version(), 2);
-    let other = DeltaSink::open(&path, "other-app").await.unwrap();
+    let other = QualitySink::open(&path, "other-app").await.unwrap();
     assert_eq!(other.last_committed_epoch(), None);
 
     // The txn action as deltalake itself reads it.
@@ -142,8 +143,8 @@ async fn epochs_commit_once_and_read_back_exactly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_epochs_are_refused_and_a_second_writer_is_fenced() {
     let (_dir, path) = temp_table();
-    let mut sink = DeltaSink::open(&path, "app").await.unwrap();
-    let mut zombie = DeltaSink::open(&path, "app").await.unwrap();
+    let mut sink = QualitySink::open(&path, "app").await.unwrap();
+    let mut zombie = QualitySink::open(&path, "app").await.unwrap();
     let changes = [(row(Some("t1"), Some("10.00"), None), 1)];
     sink.commit_epoch(1, &changes).await.unwrap();
     sink.commit_epoch(2, &changes).await.unwrap();
@@ -167,7 +168,7 @@ async fn repeated_epochs_are_refused_and_a_second_writer_is_fenced() {
     ));
     assert_eq!(zombie.commit_epoch(3, &changes).await.unwrap().version, 3);
 
-    let reopened = DeltaSink::open(&path, "app").await.unwrap();
+    let reopened = QualitySink::open(&path, "app").await.unwrap();
     assert_eq!(reopened.version(), 3);
     assert_eq!(reopened.read_changes().await.unwrap().len(), 3);
 }
@@ -175,7 +176,7 @@ async fn repeated_epochs_are_refused_and_a_second_writer_is_fenced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_epoch_still_commits_its_position() {
     let (_dir, path) = temp_table();
-    let mut sink = DeltaSink::open(&path, "app").await.unwrap();
+    let mut sink = QualitySink::open(&path, "app").await.unwrap();
     fn assert_send<T: Send>(t: T) -> T {
         t
     }
@@ -186,7 +187,7 @@ async fn an_empty_epoch_still_commits_its_position() {
     let info: BTreeMap<String, Value> = [("offsets".to_string(), json!([1, 2]))].into();
     let outcome = sink.commit_epoch_with_info(6, &zero, info.clone()).await.unwrap();
     assert_eq!(outcome, CommitOutcome { version: 2, rows: 0, files: 0 });
-    let sink = DeltaSink::open(&path, "app").await.unwrap();
+    let sink = QualitySink::open(&path, "app").await.unwrap();
     assert_eq!(sink.last_committed_epoch(), Some(6));
     assert_eq!(sink.last_commit_info(), Some(&info));
     assert!(sink.read_changes().await.unwrap().is_empty());
@@ -201,7 +202,7 @@ async fn another_schema_is_a_typed_error() {
     let url = deltalake::ensure_table_uri(&path).unwrap();
     let table = DeltaTable::try_from_url(url).await.unwrap();
     table.create().with_columns(fields).await.unwrap();
-    match DeltaSink::open(&path, "app").await {
+    match QualitySink::open(&path, "app").await {
         Err(SinkError::SchemaMismatch { difference, .. }) => {
             assert!(difference.contains("`amount`: expected decimal(18,2)"), "{difference}");
             assert!(difference.contains("decimal(10,2)"), "{difference}");
@@ -215,7 +216,7 @@ async fn another_schema_is_a_typed_error() {
 async fn file_urls_and_bad_values() {
     let (_dir, path) = temp_table();
     let url = format!("file://{path}");
-    let mut sink = DeltaSink::open(&url, "app").await.unwrap();
+    let mut sink = QualitySink::open(&url, "app").await.unwrap();
     assert!(std::path::Path::new(&path).join("_delta_log").is_dir());
     let bad = [(row(Some("t"), Some("1.005"), None), 1)];
     match sink.commit_epoch(1, &bad).await {

@@ -1,21 +1,20 @@
 //! The spine on a real Kafka broker: generate, run with 1 and 2 workers, read back in Python.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
-use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use trustflow::dataflow::quality::{QualityRow, reference};
+use trustflow::dataflow::quality::reference;
 use trustflow::generate::Truth;
-use trustflow::record::Transaction;
 
-use crate::support::{COLUMNS, kafka, read_delta, trustflow, unique};
+use crate::support::{
+    COLUMNS, canonical, expected_row, first_difference, kafka, read_delta, read_jsonl, trustflow, unique,
+};
 
 const NOW: &str = "1767225600000";
 const EVENTS: u64 = 100_000;
@@ -56,7 +55,7 @@ fn issue_2_real_kafka_every_event_once_with_planted_flags() {
     let tables: Vec<_> = ["2", "1"]
         .iter()
         .map(|workers| {
-            let table = dir.path().join(format!("quality-w{workers}"));
+            let root = dir.path().join(format!("out-w{workers}"));
             let summary = dir.path().join(format!("summary-w{workers}.json"));
             let dlq = format!("{topic}-dlq-w{workers}");
             trustflow(&[
@@ -68,7 +67,7 @@ fn issue_2_real_kafka_every_event_once_with_planted_flags() {
                 "--dead-letter-topic",
                 &dlq,
                 "--output",
-                table.to_str().unwrap(),
+                root.to_str().unwrap(),
                 "--now",
                 NOW,
                 "--stop-at-end",
@@ -84,7 +83,7 @@ fn issue_2_real_kafka_every_event_once_with_planted_flags() {
             let summary: Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
             assert_eq!(summary["events_in"], json!(EVENTS), "w{workers}: {summary}");
             assert_eq!(summary["transactions"], json!(truth.transactions), "w{workers}");
-            table
+            root.join("quality")
         })
         .collect();
 
@@ -135,73 +134,6 @@ fn issue_2_real_kafka_every_event_once_with_planted_flags() {
         let reasons = dead_letter_reasons(brokers, &format!("{topic}-dlq-w{workers}"), truth.garbage_total());
         assert_eq!(reasons, truth.garbage, "dead-letter reasons, -w {workers}");
     }
-}
-
-fn read_jsonl(path: &Path) -> Vec<Transaction> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|line| {
-            let v: Value = serde_json::from_str(line).unwrap();
-            let text = |k: &str| v[k].as_str().map(str::to_owned);
-            Transaction {
-                timestamp: v["timestamp"].as_i64(),
-                transaction_id: text("transactionId"),
-                amount: v["amount"].as_str().map(|a| a.parse().unwrap()),
-                currency: text("currency"),
-                metadata: v["metadata"].as_object().map(|m| {
-                    m.iter()
-                        .map(|(k, x)| (k.clone(), x.as_str().unwrap().to_owned()))
-                        .collect::<BTreeMap<_, _>>()
-                        .into()
-                }),
-                user_id: text("userId"),
-            }
-        })
-        .collect()
-}
-
-fn flag(ok: bool, yes: &str, no: &str) -> String {
-    (if ok { yes } else { no }).to_owned()
-}
-
-/// A reference row in the JSON shape read_delta.py prints.
-fn expected_row(q: &QualityRow) -> Value {
-    let r = &q.record;
-    json!({
-        "transactionId": r.transaction_id, "userId": r.user_id, "amount": r.amount.map(|a| a.to_string()),
-        "currency": r.currency, "timestamp": r.timestamp, "metadata": r.metadata,
-        "transactionId_completeness": flag(q.transaction_id_complete, "COMPLETE", "INCOMPLETE"),
-        "userId_completeness": flag(q.user_id_complete, "COMPLETE", "INCOMPLETE"),
-        "amount_completeness": flag(q.amount_complete, "COMPLETE", "INCOMPLETE"),
-        "currency_completeness": flag(q.currency_complete, "COMPLETE", "INCOMPLETE"),
-        "timestamp_completeness": flag(q.timestamp_complete, "COMPLETE", "INCOMPLETE"),
-        "amount_validity": flag(q.amount_valid, "VALID", "INVALID"),
-        "currency_validity": flag(q.currency_valid, "VALID", "INVALID"),
-        "timestamp_validity": flag(q.timestamp_valid, "VALID", "INVALID"),
-        "avg_transaction_amount": q.avg_transaction_amount.map(|a| a.to_string()),
-        "consistency_check": flag(q.consistent, "CONSISTENT", "INCONSISTENT"),
-        "uniqueness": flag(q.unique, "UNIQUE", "DUPLICATE"),
-        "checks_passed": q.checks_passed(), "quality_score": q.quality_score(),
-    })
-}
-
-/// A row as a comparable string: decimals normalized, keys sorted.
-fn canonical(row: &Value) -> String {
-    let mut row = row.clone();
-    for column in ["amount", "avg_transaction_amount"] {
-        if let Some(text) = row[column].as_str() {
-            row[column] = json!(text.parse::<Decimal>().unwrap().normalize().to_string());
-        }
-    }
-    let sorted: BTreeMap<String, Value> = row.as_object().unwrap().clone().into_iter().collect();
-    serde_json::to_string(&sorted).unwrap()
-}
-
-fn first_difference(actual: &[String], expected: &[String]) -> Option<(Option<String>, Option<String>)> {
-    let extra = actual.iter().find(|r| expected.binary_search(r).is_err()).cloned();
-    let missing = expected.iter().find(|r| actual.binary_search(r).is_err()).cloned();
-    Some((extra, missing))
 }
 
 /// Reads `expected` records of the dead-letter topic and counts their reason headers, checking

@@ -1,10 +1,14 @@
 //! Shared helpers: the binary, the real Kafka broker, the Python reader of Delta tables.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use serde_json::Value;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use trustflow::dataflow::quality::QualityRow;
+use trustflow::record::Transaction;
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -64,10 +68,22 @@ pub fn python() -> &'static str {
 
 /// What `scripts/read_delta.py` reports about a table (with `--rows`: the consolidated rows).
 pub fn read_delta(table: &Path, rows: bool) -> Value {
+    read_table(table, rows, false)
+}
+
+/// What `scripts/read_delta.py --parquet` reports about a directory of Parquet files (pyarrow).
+pub fn read_parquet(dir: &Path, rows: bool) -> Value {
+    read_table(dir, rows, true)
+}
+
+fn read_table(table: &Path, rows: bool, parquet: bool) -> Value {
     let mut command = Command::new(python());
     command.arg(root().join("scripts/read_delta.py")).arg(table);
     if rows {
         command.arg("--rows");
+    }
+    if parquet {
+        command.arg("--parquet");
     }
     let output = command.output().expect("cannot run read_delta.py");
     assert!(output.status.success(), "read_delta.py failed:\n{}", String::from_utf8_lossy(&output.stderr));
@@ -104,3 +120,73 @@ pub const COLUMNS: [&str; 21] = [
     "_change_type",
     "_epoch",
 ];
+
+/// The transactions of a JSON lines file that `trustflow generate --jsonl` wrote.
+pub fn read_jsonl(path: &Path) -> Vec<Transaction> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let v: Value = serde_json::from_str(line).unwrap();
+            let text = |k: &str| v[k].as_str().map(str::to_owned);
+            Transaction {
+                timestamp: v["timestamp"].as_i64(),
+                transaction_id: text("transactionId"),
+                amount: v["amount"].as_str().map(|a| a.parse().unwrap()),
+                currency: text("currency"),
+                metadata: v["metadata"].as_object().map(|m| {
+                    m.iter()
+                        .map(|(k, x)| (k.clone(), x.as_str().unwrap().to_owned()))
+                        .collect::<BTreeMap<_, _>>()
+                        .into()
+                }),
+                user_id: text("userId"),
+            }
+        })
+        .collect()
+}
+
+/// A flag's spelling.
+fn flag(ok: bool, yes: &str, no: &str) -> String {
+    (if ok { yes } else { no }).to_owned()
+}
+
+/// A reference row in the JSON shape read_delta.py prints.
+pub fn expected_row(q: &QualityRow) -> Value {
+    let r = &q.record;
+    json!({
+        "transactionId": r.transaction_id, "userId": r.user_id, "amount": r.amount.map(|a| a.to_string()),
+        "currency": r.currency, "timestamp": r.timestamp, "metadata": r.metadata,
+        "transactionId_completeness": flag(q.transaction_id_complete, "COMPLETE", "INCOMPLETE"),
+        "userId_completeness": flag(q.user_id_complete, "COMPLETE", "INCOMPLETE"),
+        "amount_completeness": flag(q.amount_complete, "COMPLETE", "INCOMPLETE"),
+        "currency_completeness": flag(q.currency_complete, "COMPLETE", "INCOMPLETE"),
+        "timestamp_completeness": flag(q.timestamp_complete, "COMPLETE", "INCOMPLETE"),
+        "amount_validity": flag(q.amount_valid, "VALID", "INVALID"),
+        "currency_validity": flag(q.currency_valid, "VALID", "INVALID"),
+        "timestamp_validity": flag(q.timestamp_valid, "VALID", "INVALID"),
+        "avg_transaction_amount": q.avg_transaction_amount.map(|a| a.to_string()),
+        "consistency_check": flag(q.consistent, "CONSISTENT", "INCONSISTENT"),
+        "uniqueness": flag(q.unique, "UNIQUE", "DUPLICATE"),
+        "checks_passed": q.checks_passed(), "quality_score": q.quality_score(),
+    })
+}
+
+/// A row as a comparable string: decimals normalized, keys sorted.
+pub fn canonical(row: &Value) -> String {
+    let mut row = row.clone();
+    for column in ["amount", "avg_transaction_amount"] {
+        if let Some(text) = row[column].as_str() {
+            row[column] = json!(text.parse::<Decimal>().unwrap().normalize().to_string());
+        }
+    }
+    let sorted: BTreeMap<String, Value> = row.as_object().unwrap().clone().into_iter().collect();
+    serde_json::to_string(&sorted).unwrap()
+}
+
+/// The first row only in `actual` and the first only in `expected` (both sorted).
+pub fn first_difference(actual: &[String], expected: &[String]) -> Option<(Option<String>, Option<String>)> {
+    let extra = actual.iter().find(|r| expected.binary_search(r).is_err()).cloned();
+    let missing = expected.iter().find(|r| actual.binary_search(r).is_err()).cloned();
+    Some((extra, missing))
+}

@@ -9,14 +9,15 @@ use crate::support::{COLUMNS, read_delta, trustflow};
 #[test]
 fn issue_2_demo_writes_a_table_python_reads() {
     let dir = tempfile::tempdir().unwrap();
-    let table = dir.path().join("quality");
+    let root = dir.path().join("out");
+    let table = root.join("quality");
     let summary_path = dir.path().join("summary.json");
     let output = trustflow(&[
         "run",
         "--demo-events",
         "20000",
         "--output",
-        table.to_str().unwrap(),
+        root.to_str().unwrap(),
         "--summary-json",
         summary_path.to_str().unwrap(),
         "-w",
@@ -31,6 +32,11 @@ fn issue_2_demo_writes_a_table_python_reads() {
     assert!(dead > 0, "the demo stream carries garbage: {summary}");
     assert_eq!(summary["transactions"].as_u64().unwrap() + dead, 20_000);
 
+    // The default expectations only warn: nothing quarantined or dropped, and the dashboard's
+    // windows add up to every row.
+    assert_eq!(summary["table"]["quarantine"]["rows"], json!(0));
+    assert_eq!(summary["table"]["dropped"], json!(0));
+    assert!(summary["table"]["windows"]["rows"].as_i64().unwrap() > 0);
     let report = read_delta(&table, false);
     assert_eq!(report["columns"], json!(COLUMNS));
     assert_eq!(report["consolidated_rows"], summary["table"]["rows"]);
