@@ -20,7 +20,8 @@ pub fn evaluate_bounded(
     let (send, recv) = mpsc::channel();
     let send = Arc::new(Mutex::new(send));
     timely::execute(timely, move |worker| {
-        let send = send.lock().map(|s| s.clone()).expect("the result channel's lock is never poisoned");
+        // A poisoned lock means another worker panicked, which the join below reports.
+        let send = send.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
         let (index, peers) = (worker.index(), worker.peers());
         let mut input = worker.dataflow::<u64, _, _>(|scope| {
             let (input, transactions) = scope.new_collection::<Transaction, isize>();
