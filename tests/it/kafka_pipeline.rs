@@ -13,7 +13,8 @@ use trustflow::dataflow::quality::reference;
 use trustflow::generate::Truth;
 
 use crate::support::{
-    COLUMNS, canonical, expected_row, first_difference, kafka, read_delta, read_jsonl, trustflow, unique,
+    COLUMNS, canonical, expected_row, failing_count, first_difference, kafka, read_delta, read_jsonl,
+    trustflow, unique,
 };
 
 const NOW: &str = "1767225600000";
@@ -95,16 +96,7 @@ fn issue_2_real_kafka_every_event_once_with_planted_flags() {
 
     // Flags: the generator's planted problems, counted by its own ledger.
     for (column, expected) in &truth.failing {
-        let failing = report["flag_counts"][column]
-            .as_object()
-            .map(|values| {
-                values
-                    .iter()
-                    .filter(|(v, _)| v.starts_with("IN") || *v == "DUPLICATE")
-                    .map(|(_, n)| n.as_u64().unwrap())
-                    .sum::<u64>()
-            })
-            .unwrap_or(0);
+        let failing = failing_count(&report, column);
         assert_eq!(failing, *expected, "{column}: {}", report["flag_counts"]);
     }
     // Every row, consistency included, equals a from-scratch evaluation of what was sent.

@@ -190,3 +190,18 @@ pub fn first_difference(actual: &[String], expected: &[String]) -> Option<(Optio
     let missing = expected.iter().find(|r| actual.binary_search(r).is_err()).cloned();
     Some((extra, missing))
 }
+
+/// Rows of a `read_delta.py` report that fail the check in `column` (INCOMPLETE, INVALID,
+/// INCONSISTENT or DUPLICATE).
+pub fn failing_count(report: &Value, column: &str) -> u64 {
+    report["flag_counts"][column]
+        .as_object()
+        .map(|values| {
+            values
+                .iter()
+                .filter(|(v, _)| v.starts_with("IN") || *v == "DUPLICATE")
+                .map(|(_, n)| n.as_u64().unwrap_or(0))
+                .sum()
+        })
+        .unwrap_or(0)
+}

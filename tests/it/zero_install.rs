@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{COLUMNS, read_delta, trustflow};
+use crate::support::{COLUMNS, failing_count, read_delta, trustflow};
 
 /// Issue 2: the demo on the in-process mock cluster writes a Delta table whose rows and
 /// columns are what the summary printed.
@@ -43,13 +43,7 @@ fn issue_2_demo_writes_a_table_python_reads() {
     assert_eq!(report["consolidated_rows"], summary["transactions"]);
     assert_eq!(report["rows"], summary["table"]["change_rows"]);
     for (column, failing) in summary["table"]["failing"].as_object().unwrap() {
-        let counted: u64 = report["flag_counts"][column]
-            .as_object()
-            .unwrap()
-            .iter()
-            .filter(|(v, _)| v.starts_with("IN") || *v == "DUPLICATE")
-            .map(|(_, n)| n.as_u64().unwrap())
-            .sum();
+        let counted = failing_count(&report, column);
         assert_eq!(json!(counted), *failing, "{column}");
     }
 }
