@@ -24,7 +24,6 @@ pub mod parquet_in;
 pub mod summary;
 
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 pub use error::BatchError;
@@ -113,8 +112,7 @@ pub fn run(job: &BatchJob) -> Result<BatchSummary, BatchError> {
     tracing::info!(rows = read.rows, rejected = read.rejected, seconds = read_elapsed.as_secs_f64(), "read");
 
     let graph_started = Instant::now();
-    let verdicts =
-        evaluate_bounded(Arc::new(rows), job.now_ms, job.timely.clone()).map_err(BatchError::Graph)?;
+    let verdicts = evaluate_bounded(rows, job.now_ms, job.timely.clone()).map_err(BatchError::Graph)?;
     let graph_elapsed = graph_started.elapsed();
     if verdicts.len() as u64 != read.rows {
         let message = format!("{} rows in, {} verdicts out", read.rows, verdicts.len());

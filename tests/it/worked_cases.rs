@@ -1,8 +1,6 @@
 //! The worked cases at the end of QUALITY_SEMANTICS.md, each through the streaming graph run
 //! over a bounded input and through the from-scratch reference.
 
-use std::sync::Arc;
-
 use rust_decimal::Decimal;
 
 use trustflow::dataflow::quality::{QualityRow, evaluate_bounded, reference};
@@ -37,7 +35,7 @@ fn series(amounts: &[Option<&str>]) -> Vec<Transaction> {
 /// Both evaluations, which must agree; the verdicts sorted by timestamp then id.
 fn evaluate(rows: Vec<Transaction>) -> Vec<QualityRow> {
     let mut streamed =
-        evaluate_bounded(Arc::new(rows.clone()), NOW_MS, timely::Config::process(2)).expect("graph runs");
+        evaluate_bounded(rows.clone(), NOW_MS, timely::Config::process(2)).expect("graph runs");
     streamed.sort();
     assert_eq!(streamed, reference::evaluate(&rows, NOW_MS), "graph and reference disagree");
     streamed.sort_by(|a, b| {

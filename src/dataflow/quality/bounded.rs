@@ -1,5 +1,6 @@
 //! The quality graph over a bounded input: batch mode is the streaming graph run to its end.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, mpsc};
 
 use differential_dataflow::input::Input;
@@ -9,27 +10,31 @@ use super::graph::quality;
 use super::row::QualityRow;
 use crate::record::Transaction;
 
-/// Runs [`quality`] over `rows` as one epoch on `timely` workers (each feeds every `peers`-th
-/// row) and returns one verdict per input row, consolidated, in no particular order.
-/// Copies of a row come back as copies.
+/// Runs [`quality`] over `rows` as one epoch on `timely` workers and returns one verdict per
+/// input row, consolidated, in no particular order. Copies of a row come back as copies.
+/// Rows are moved, not cloned: worker `i` of `peers` takes every `peers`-th row from `i` (each
+/// process of a cluster holds the whole input and keeps its own workers' shares).
 pub fn evaluate_bounded(
-    rows: Arc<Vec<Transaction>>,
+    rows: Vec<Transaction>,
     now_ms: i64,
     timely: timely::Config,
 ) -> Result<Vec<QualityRow>, String> {
     let (send, recv) = mpsc::channel();
     let send = Arc::new(Mutex::new(send));
+    let shares: Arc<Mutex<Shares>> =
+        Arc::new(Mutex::new(Shares { unsplit: Some(rows), split: HashMap::new() }));
     timely::execute(timely, move |worker| {
         // A poisoned lock means another worker panicked, which the join below reports.
         let send = send.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
         let (index, peers) = (worker.index(), worker.peers());
+        let mine = shares.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take(index, peers);
         let mut input = worker.dataflow::<u64, _, _>(|scope| {
             let (input, transactions) = scope.new_collection::<Transaction, isize>();
             quality(transactions, now_ms).inner.capture_into(send);
             input
         });
-        for row in rows.iter().skip(index).step_by(peers) {
-            input.insert(row.clone());
+        for row in mine {
+            input.insert(row);
         }
     })?
     .join()
@@ -43,4 +48,22 @@ pub fn evaluate_bounded(
         out.extend(std::iter::repeat_n(row, diff as usize));
     }
     Ok(out)
+}
+
+/// The input, split once into the workers' shares by whichever worker asks first.
+struct Shares {
+    unsplit: Option<Vec<Transaction>>,
+    split: HashMap<usize, Vec<Transaction>>,
+}
+
+impl Shares {
+    /// Worker `index`'s share: rows `index`, `index + peers`, ...
+    fn take(&mut self, index: usize, peers: usize) -> Vec<Transaction> {
+        if let Some(rows) = self.unsplit.take() {
+            for (k, row) in rows.into_iter().enumerate() {
+                self.split.entry(k % peers).or_default().push(row);
+            }
+        }
+        self.split.remove(&index).unwrap_or_default()
+    }
 }
