@@ -55,6 +55,8 @@ pub struct Outputs {
     pub fatal: Pending<(QualityRow, String)>,
     /// Dashboard window metrics.
     pub windows: Pending<WindowMetrics>,
+    /// Per expectation and outcome (passed?), the number of verdicts.
+    pub outcomes: Pending<((String, bool), isize)>,
 }
 
 impl Outputs {
@@ -66,6 +68,7 @@ impl Outputs {
             self.dropped.by_epoch.first_key_value().map(|(e, _)| *e),
             self.fatal.by_epoch.first_key_value().map(|(e, _)| *e),
             self.windows.by_epoch.first_key_value().map(|(e, _)| *e),
+            self.outcomes.by_epoch.first_key_value().map(|(e, _)| *e),
         ]
         .into_iter()
         .flatten()
@@ -74,7 +77,8 @@ impl Outputs {
             && self.quarantine.complete(epoch)
             && self.dropped.complete(epoch)
             && self.fatal.complete(epoch)
-            && self.windows.complete(epoch);
+            && self.windows.complete(epoch)
+            && self.outcomes.complete(epoch);
         complete.then_some(epoch)
     }
 
@@ -86,6 +90,7 @@ impl Outputs {
             &self.dropped.frontier,
             &self.fatal.frontier,
             &self.windows.frontier,
+            &self.outcomes.frontier,
         ]
         .iter()
         .any(|frontier| frontier.iter().any(|f| *f < before))
@@ -176,7 +181,13 @@ impl Committer {
             let quarantine = outputs.quarantine.take(epoch);
             let dropped = outputs.dropped.take(epoch);
             let windows = outputs.windows.take(epoch);
+            let outcomes = outputs.outcomes.take(epoch);
             drop(outputs);
+            for (((name, passed), verdicts), diff) in outcomes {
+                let entry = self.stats.expectations.entry(name).or_default();
+                let slot = if passed { &mut entry.passed } else { &mut entry.failed };
+                *slot += verdicts as i64 * diff as i64;
+            }
             if !quality.is_empty() {
                 let outcome = self.runtime.block_on(self.quality.commit_epoch(epoch, &quality))?;
                 self.stats.record(outcome.version, outcome.rows, &quality);

@@ -29,6 +29,17 @@ pub struct TableStats {
     pub quarantine: SideTableStats,
     /// The dashboard window table.
     pub windows: SideTableStats,
+    /// Verdicts passing and failing each expectation (all verdicts, whatever their action).
+    pub expectations: BTreeMap<String, ExpectationStats>,
+}
+
+/// How many verdicts pass and fail one expectation.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ExpectationStats {
+    /// Verdicts that pass.
+    pub passed: i64,
+    /// Verdicts that fail.
+    pub failed: i64,
 }
 
 /// What has been committed to a side table.
@@ -132,6 +143,10 @@ impl fmt::Display for RunSummary {
                 table.quarantine.rows, table.quarantine.table, table.dropped
             )?;
             writeln!(f, "windows        {} rows in {}", table.windows.rows, table.windows.table)?;
+            writeln!(f, "expectations (verdicts passing / failing)")?;
+            for (name, outcome) in &table.expectations {
+                writeln!(f, "  {name:<28} {} / {}", outcome.passed, outcome.failed)?;
+            }
         }
         Ok(())
     }

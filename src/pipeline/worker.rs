@@ -67,6 +67,7 @@ pub(super) fn run_worker(
         buffer(routed.dropped, &outputs, |o| &mut o.dropped);
         buffer(routed.fatal, &outputs, |o| &mut o.fatal);
         buffer(windows, &outputs, |o| &mut o.windows);
+        buffer(routed.outcomes, &outputs, |o| &mut o.outcomes);
         input
     });
     // The buffers' frontiers are the graph's progress, as seen after the exchange.

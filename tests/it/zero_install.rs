@@ -37,6 +37,15 @@ fn issue_2_demo_writes_a_table_python_reads() {
     assert_eq!(summary["table"]["quarantine"]["rows"], json!(0));
     assert_eq!(summary["table"]["dropped"], json!(0));
     assert!(summary["table"]["windows"]["rows"].as_i64().unwrap() > 0);
+    // Per expectation, passing and failing verdicts add up to every verdict, and the
+    // positive-amount rule fails exactly where amount_validity says INVALID.
+    let expectations = summary["table"]["expectations"].as_object().unwrap();
+    assert_eq!(expectations.len(), 3, "{expectations:?}");
+    for (name, outcome) in expectations {
+        let total = outcome["passed"].as_i64().unwrap() + outcome["failed"].as_i64().unwrap();
+        assert_eq!(json!(total), summary["transactions"], "{name}");
+    }
+    assert_eq!(expectations["amount_positive"]["failed"], summary["table"]["failing"]["amount_validity"]);
     let report = read_delta(&table, false);
     assert_eq!(report["columns"], json!(COLUMNS));
     assert_eq!(report["consolidated_rows"], summary["table"]["rows"]);
