@@ -5,6 +5,7 @@
 # The venv's python path is the last line on stdout; everything else goes to stderr.
 #
 # Usage:  PY=$(bash scripts/pyenv.sh | tail -1); "$PY" scripts/read_delta.py TABLE
+#         bash scripts/pyenv.sh spark   # the Spark peer's venv: the same pins plus pyspark
 # Environment: TRUSTFLOW_CACHE, PYTHON (interpreter to build the venv from; default python3).
 set -euo pipefail
 
@@ -18,6 +19,13 @@ PINS=(
   typing-extensions==4.16.0
 )
 VENV="${TRUSTFLOW_CACHE:-$HOME/.cache/trustflow}/venv"
+IMPORTS="deltalake, pyarrow"
+if [[ "${1:-}" == spark ]]; then
+  # The reference engine (PySpark 4.x needs Java 17+ at run time) beside the same readers.
+  PINS=(pyspark==4.3.0 py4j==0.10.9.9 "${PINS[@]}")
+  VENV="${TRUSTFLOW_CACHE:-$HOME/.cache/trustflow}/spark-venv"
+  IMPORTS="pyspark, $IMPORTS"
+fi
 STAMP="$VENV/.trustflow-pins"
 WANT="$(printf '%s\n' "${PINS[@]}")"
 
@@ -34,7 +42,7 @@ if ! up_to_date; then
       exit 1
     }
     PIP_NO_INPUT=1 "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PINS[@]}" >&2
-    "$VENV/bin/python" -c 'import deltalake, pyarrow' >&2
+    "$VENV/bin/python" -c "import $IMPORTS" >&2
     echo "$WANT" >"$STAMP"
   fi
 fi

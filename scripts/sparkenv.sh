@@ -3,7 +3,7 @@
 # at ${TRUSTFLOW_CACHE:-$HOME/.cache/trustflow}/spark-venv, with pinned pyspark + py4j
 # (the reference engine, run in local[2] mode) and deltalake + pyarrow pinned exactly as in
 # scripts/pyenv.sh (so scripts/spark/compare.py can read trustflow's Delta output from the
-# same venv). Skips pip when a stamp file matches the pins. Needs Java 17+ on PATH or in
+# same venv): `scripts/pyenv.sh spark` does the installing. Needs Java 17+ on PATH or in
 # JAVA_HOME at run time (PySpark 4.x); the venv itself is pure Python.
 # The venv's python path is the last line on stdout; everything else goes to stderr.
 #
@@ -14,43 +14,11 @@
 #   SPARKENV_CHECK=1 to also start a local[2] SparkSession once and run a tiny query.
 set -euo pipefail
 
-# pyspark and its one dependency, then the pyenv.sh pins (deltalake, pyarrow and deltalake's
-# dependencies), so the two venvs read Parquet/Delta with identical library versions.
-PINS=(
-  pyspark==4.3.0
-  py4j==0.10.9.9
-  deltalake==1.6.6
-  pyarrow==26.0.1
-  arro3-core==0.9.1
-  deprecated==1.3.1
-  wrapt==2.5.2
-  typing-extensions==4.16.0
-)
-VENV="${TRUSTFLOW_CACHE:-$HOME/.cache/trustflow}/spark-venv"
-STAMP="$VENV/.trustflow-pins"
-WANT="$(printf '%s\n' "${PINS[@]}")"
-
-up_to_date() { [[ -x "$VENV/bin/python" && -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]]; }
-
-if ! up_to_date; then
-  mkdir -p "$(dirname "$VENV")"
-  exec 9>"$VENV.lock"
-  flock 9 # concurrent callers wait for one installer
-  if ! up_to_date; then
-    echo "sparkenv.sh: installing ${PINS[*]} into $VENV" >&2
-    [[ -x "$VENV/bin/python" ]] || "${PYTHON:-python3}" -m venv "$VENV" >&2 || {
-      echo "sparkenv.sh: 'python3 -m venv' failed (on Debian: apt-get install python3-venv)" >&2
-      exit 1
-    }
-    PIP_NO_INPUT=1 "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PINS[@]}" >&2
-    "$VENV/bin/python" -c 'import pyspark, deltalake, pyarrow' >&2
-    echo "$WANT" >"$STAMP"
-  fi
-fi
+PY="$(bash "$(dirname "$0")/pyenv.sh" spark | tail -1)"
 
 if [[ "${SPARKENV_CHECK:-0}" == 1 ]]; then
   # One local[2] session and a tiny query: proves Java + PySpark work together here.
-  SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}" "$VENV/bin/python" - >&2 <<'PY'
+  SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}" "$PY" - >&2 <<'PY'
 from pyspark.sql import SparkSession
 s = (SparkSession.builder.master("local[2]").appName("sparkenv-check")
      .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
@@ -62,4 +30,4 @@ print(f"sparkenv.sh: Spark {s.version} local[2] OK "
 s.stop()
 PY
 fi
-echo "$VENV/bin/python"
+echo "$PY"
