@@ -48,6 +48,8 @@ pub(super) fn run_worker(
 ) -> Result<(), PipelineError> {
     let index = worker.index();
     let peers = worker.peers();
+    // Ask the brokers first: a missing topic should not leave empty tables behind.
+    let partitions = config.kafka.partitions(&config.topic)?;
     let outputs = Rc::new(RefCell::new(Outputs::default()));
     let mut committer = if index == 0 {
         Some(Committer::open(&TablePaths::under(&config.output), &config.app_id)?)
@@ -73,7 +75,6 @@ pub(super) fn run_worker(
     // The buffers' frontiers are the graph's progress, as seen after the exchange.
     let lagging = |target: u64| outputs.borrow().in_progress(target);
 
-    let partitions = config.kafka.partitions(&config.topic)?;
     let mine = partitions_for_worker(&partitions, index, peers);
     tracing::info!(worker = index, partitions = ?mine, "assigned");
     let mut reader = KafkaReader::open(&config.kafka, &config.group, &config.topic, &mine, config.bounded)?;
