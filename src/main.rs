@@ -11,7 +11,7 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use trustflow::cli::{BatchPlan, Cli, Command, GeneratePlan, RunPlan};
-use trustflow::codec::{LocalRegistry, SchemaResolver};
+use trustflow::codec::{LocalRegistry, RestRegistry, SchemaResolver};
 use trustflow::generate::Generator;
 use trustflow::generate::produce::{Destinations, WireEncoder, produce};
 use trustflow::pipeline::{self, PipelineConfig, PipelineError};
@@ -105,7 +105,10 @@ fn batch(plan: BatchPlan) -> anyhow::Result<()> {
 }
 
 fn run(plan: RunPlan) -> anyhow::Result<()> {
-    let registry: Arc<dyn SchemaResolver> = Arc::new(LocalRegistry::embedded()?);
+    let registry: Arc<dyn SchemaResolver> = match &plan.schema_registry {
+        Some(url) => Arc::new(RestRegistry::new(url)?),
+        None => Arc::new(LocalRegistry::embedded()?),
+    };
     if plan.processes > 1 && std::env::args().all(|a| !a.starts_with("--now")) {
         tracing::warn!("each process takes its own clock as \"now\": pass the same --now to every process");
     }

@@ -72,6 +72,10 @@ pub struct RunArgs {
     /// Pass the same value to every process of a cluster.
     #[arg(long, value_name = "MS")]
     pub now: Option<i64>,
+    /// A Confluent-compatible schema registry to resolve schema ids with (default: the schemas
+    /// compiled in from schemas/).
+    #[arg(long, value_name = "URL", env = "TRUSTFLOW_SCHEMA_REGISTRY")]
+    pub schema_registry: Option<String>,
     /// Stop after reading every partition to its end, instead of running until interrupted.
     #[arg(long)]
     pub stop_at_end: bool,

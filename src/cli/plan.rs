@@ -39,6 +39,8 @@ pub struct RunPlan {
     pub kafka_options: Vec<(String, String)>,
     /// "Now" for timestamp validity.
     pub now_ms: i64,
+    /// The schema registry's URL, or `None` for the built-in schemas.
+    pub schema_registry: Option<String>,
     /// Whether to stop at the end of the input (always for the demo).
     pub bounded: bool,
     /// Demo stream size (only used without brokers).
@@ -83,6 +85,7 @@ impl RunPlan {
         }
         Ok(RunPlan {
             bounded: args.stop_at_end || args.brokers.is_none(),
+            schema_registry: args.schema_registry,
             brokers: args.brokers,
             kafka_options,
             now_ms: args.now.unwrap_or_else(wall_clock_ms),
@@ -282,6 +285,13 @@ mod tests {
             vec![("security.protocol".into(), "SSL".into()), ("a".into(), "b=c".into())]
         );
         assert!(run_plan(&["-X", "novalue"]).is_err());
+    }
+
+    #[test]
+    fn schema_registry_is_optional() {
+        assert_eq!(run_plan(&[]).unwrap().schema_registry, None);
+        let plan = run_plan(&["--schema-registry", "http://127.0.0.1:8081"]).unwrap();
+        assert_eq!(plan.schema_registry.as_deref(), Some("http://127.0.0.1:8081"));
     }
 
     #[test]
