@@ -37,14 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-COLUMNS = [
-    "transactionId", "userId", "amount", "currency", "timestamp", "metadata",
-    "transactionId_completeness", "userId_completeness", "amount_completeness",
-    "currency_completeness", "timestamp_completeness",
-    "amount_validity", "currency_validity", "timestamp_validity",
-    "avg_transaction_amount", "consistency_check", "uniqueness",
-    "checks_passed", "quality_score",
-]
+from columns import OUTPUT_COLUMNS as COLUMNS  # noqa: E402
 KEY = COLUMNS[:6]  # the input record: pairs an expected row with an actual one
 CHANGE_TYPE, EPOCH = "_change_type", "_epoch"
 NULL = "\x00<null>"  # canonical text of a null (cannot come from the data in practice)

@@ -2,9 +2,12 @@
 //!
 //! Every worker owns a share of the topic's partitions ([`crate::source::partitions_for_worker`]),
 //! decodes what it reads, dead-letters what it cannot decode, and feeds transactions into the
-//! graph stamped with the current epoch. Worker 0 receives every output change, and once the
-//! graph's frontier passes an epoch, commits that epoch's changes as one Delta transaction
-//! tagged with the pipeline's app id and the epoch number.
+//! graph stamped with the current epoch. The verdicts are routed by the spec's expectations
+//! and summarised into dashboard windows. Worker 0 receives every output change, and once
+//! every output's frontier passes an epoch, commits that epoch to each table that changed
+//! (`quality`, `quarantine`, `quality_windows` under the output root) as one Delta
+//! transaction per table, tagged with the pipeline's app id and the epoch number. An epoch
+//! holding a verdict that fails a `fail` expectation is not committed: the run stops.
 
 mod commit;
 mod error;

@@ -1,9 +1,11 @@
 //! Sinks: where the quality graph's changes go (Delta tables).
 //!
-//! The quality graph emits, per epoch, `(QualityRow, diff)` changes. [`DeltaSink`] appends
-//! them to a Delta table as a changelog: the reference design's output columns plus
-//! `_change_type` (`insert` for a positive diff, `delete` for a retraction, one row per unit
-//! of diff) and `_epoch`. Consolidating the changelog (inserts minus deletes) gives the
+//! A [`ChangeTable`] names a table kind: its columns and how one epoch's `(row, diff)`
+//! changes become Arrow. [`DeltaSink<T>`](DeltaSink) appends them to a Delta table of that
+//! kind as a changelog. The main kind is [`QualityChanges`]; [`QuarantineChanges`] and
+//! [`WindowChanges`] are the side tables ([`extra_tables`]). The quality table holds the
+//! reference design's output columns plus `_change_type` (`insert` for a positive diff,
+//! `delete` for a retraction, one row per unit of diff) and `_epoch`. Consolidating the changelog (inserts minus deletes) gives the
 //! batch output row for row.
 //!
 //! Exactly once: each epoch is one Delta commit holding its Parquet files, a `txn` action
@@ -11,7 +13,7 @@
 //! [`DeltaSink::last_committed_epoch`] and [`DeltaSink::last_commit_info`] say where to
 //! resume, and an epoch at or below the last committed one is refused.
 //!
-//! Modules: [`columns`] defines the Delta schema and the Arrow schema derived from it;
+//! Modules: [`changelog`] the table-kind trait; [`columns`] defines the quality Delta schema and the Arrow schema derived from it;
 //! [`encode`] turns changes into an Arrow batch and [`decode`] batches back into rows;
 //! [`delta`] is the sink itself and [`table`] creates and checks the table and reads its
 //! log; [`error`] holds [`SinkError`].
