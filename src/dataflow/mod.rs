@@ -1,5 +1,6 @@
 //! The differential-dataflow graphs: quality checks over transactions.
 
 pub mod expectations;
+pub mod horizon;
 pub mod quality;
 pub mod windows;

@@ -3,6 +3,7 @@
 
 mod batch_mode;
 mod expectations;
+mod horizon;
 mod kafka_pipeline;
 mod quality_graph;
 mod support;

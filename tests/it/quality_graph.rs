@@ -91,10 +91,18 @@ fn run_graph(updates: &[Update], epochs: u64, workers: usize) -> Vec<(QualityRow
 
 /// The reference verdicts, written plainly with decimals (no shared code with the graph).
 fn from_scratch(rows: &[Transaction]) -> BTreeMap<QualityRow, i64> {
-    let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
-    for id in rows.iter().filter_map(|r| r.transaction_id.as_deref()) {
+    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
+    for id in rows.iter().filter_map(|r| r.transaction_id.clone()) {
         *ids.entry(id).or_default() += 1;
     }
+    from_scratch_with_ids(rows, &ids)
+}
+
+/// The reference verdicts of `rows`, where `ids` counts the copies of each transactionId.
+pub fn from_scratch_with_ids(
+    rows: &[Transaction],
+    ids: &BTreeMap<String, usize>,
+) -> BTreeMap<QualityRow, i64> {
     let mut users: BTreeMap<Option<&str>, Vec<&Transaction>> = BTreeMap::new();
     for row in rows {
         users.entry(row.user_id.as_deref()).or_default().push(row);
@@ -143,7 +151,7 @@ fn from_scratch(rows: &[Transaction]) -> BTreeMap<QualityRow, i64> {
                     a
                 }),
                 consistent: !inconsistent,
-                unique: row.transaction_id.as_deref().is_none_or(|id| ids[id] == 1),
+                unique: row.transaction_id.as_deref().is_none_or(|id| ids.get(id).copied().unwrap_or(0) <= 1),
             };
             *out.entry(verdict).or_default() += 1;
         }

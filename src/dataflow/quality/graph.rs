@@ -27,8 +27,20 @@ pub fn quality<'scope, T>(
 where
     T: Timestamp + Lattice + Ord,
 {
-    let framed = transactions
-        .clone()
+    let duplicated =
+        transactions.clone().flat_map(|row| row.transaction_id).count().map(|(id, copies)| (id, copies > 1));
+    verdicts(frames(transactions), duplicated, now_ms)
+}
+
+/// Each row with the average amount of its 6-row frame (in micro-units, rounded), by a
+/// `reduce` per userId over the user's rows in event-time order.
+pub fn frames<'scope, T>(
+    transactions: VecCollection<'scope, T, Transaction>,
+) -> VecCollection<'scope, T, (Transaction, Option<i128>)>
+where
+    T: Timestamp + Lattice + Ord,
+{
+    transactions
         .map(|row| (row.user_id.clone(), row))
         .reduce_named("ConsistencyFrame", |_user, rows, output| {
             frame::walk(rows.iter().map(|(row, copies)| (*row, *copies)), |row, avg| {
@@ -38,14 +50,20 @@ where
                 }
             });
         })
-        .map(|(_user, framed)| framed);
+        .map(|(_user, framed)| framed)
+}
 
-    let duplicated = transactions
-        .flat_map(|row| row.transaction_id)
-        .count()
-        .map(|(id, copies)| (id, copies > 1))
-        .arrange_by_key_named("DuplicateFlags");
-
+/// The verdicts of framed rows, given per transactionId whether it occurs more than once.
+/// Rows with a null transactionId are UNIQUE and skip the join.
+pub fn verdicts<'scope, T>(
+    framed: VecCollection<'scope, T, (Transaction, Option<i128>)>,
+    duplicated: VecCollection<'scope, T, (String, bool)>,
+    now_ms: i64,
+) -> VecCollection<'scope, T, QualityRow>
+where
+    T: Timestamp + Lattice + Ord,
+{
+    let duplicated = duplicated.arrange_by_key_named("DuplicateFlags");
     let keyed = framed
         .clone()
         .flat_map(|(row, avg)| row.transaction_id.clone().map(|id| (id, (row, avg))))
