@@ -8,7 +8,7 @@ use rdkafka::mocking::MockCluster;
 
 use crate::codec::{LocalRegistry, SchemaResolver};
 use crate::generate::produce::{Destinations, GenerateError, WireEncoder, produce};
-use crate::generate::{Generator, GeneratorConfig, Truth};
+use crate::generate::{Generator, GeneratorConfig, Timeline, Truth};
 use crate::pipeline::{self, PipelineConfig, PipelineError, RunSummary, TablePaths};
 use crate::source::KafkaSettings;
 use crate::source::client::REQUEST_TIMEOUT;
@@ -76,6 +76,7 @@ pub fn run(
     mut config: PipelineConfig,
     timely: timely::Config,
     events: u64,
+    span_ms: Option<i64>,
 ) -> Result<DemoOutcome, DemoError> {
     let cluster = MockCluster::new(1).map_err(DemoError::Cluster)?;
     cluster.create_topic(&config.topic, DEMO_PARTITIONS, 1).map_err(DemoError::Cluster)?;
@@ -90,7 +91,9 @@ pub fn run(
     let registry: Arc<dyn SchemaResolver> = config.registry.clone();
     let schema_id =
         LocalRegistry::embedded().map_err(PipelineError::from)?.id_for_topic(&config.topic).unwrap_or(1);
-    let generator = Generator::new(GeneratorConfig { now_ms: config.now_ms, ..GeneratorConfig::default() });
+    let timeline = span_ms.map(|span| Timeline::spanning(config.now_ms, span, events));
+    let generator =
+        Generator::new(GeneratorConfig { now_ms: config.now_ms, timeline, ..GeneratorConfig::default() });
     tracing::info!(events, topic = %config.topic, "generating the demo stream");
     let truth = produce(
         generator,

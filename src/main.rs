@@ -125,6 +125,7 @@ fn run(plan: RunPlan) -> anyhow::Result<()> {
         app_id: plan.spec.app_id.clone(),
         epoch: plan.epoch(),
         now_ms: plan.now_ms,
+        horizon: plan.horizon,
         bounded: plan.bounded,
         registry,
         stop: stop_on_signal()?,
@@ -136,7 +137,7 @@ fn run(plan: RunPlan) -> anyhow::Result<()> {
                 "no --brokers: running the demo on an in-process Kafka cluster with {} generated events",
                 plan.demo_events
             );
-            trustflow::demo::run(config, plan.timely.clone(), plan.demo_events)?.summary
+            trustflow::demo::run(config, plan.timely.clone(), plan.demo_events, plan.demo_span_ms)?.summary
         }
     };
     print!("{summary}");

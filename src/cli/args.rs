@@ -76,6 +76,12 @@ pub struct RunArgs {
     /// compiled in from schemas/).
     #[arg(long, value_name = "URL", env = "TRUSTFLOW_SCHEMA_REGISTRY")]
     pub schema_registry: Option<String>,
+    /// Bound the state by an event-time horizon (e.g. 7d, 36h): history older than the
+    /// largest timestamp read minus the horizon is retired and its verdicts are final; rows
+    /// that arrive later than that, or without a timestamp, go to the late_events table with
+    /// their reason. Default: keep all history (the spec's `horizon` if it sets one).
+    #[arg(long, value_name = "DURATION")]
+    pub horizon: Option<String>,
     /// Stop after reading every partition to its end, instead of running until interrupted.
     #[arg(long)]
     pub stop_at_end: bool,
@@ -85,6 +91,10 @@ pub struct RunArgs {
     /// Demo only: how many events the generator sends to the in-process cluster.
     #[arg(long, value_name = "N", default_value_t = 200_000)]
     pub demo_events: u64,
+    /// Demo only: spread the events steadily over this much event time before now (e.g. 30d,
+    /// to watch --horizon bound the state) instead of over the last day.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_ms)]
+    pub demo_span: Option<i64>,
     /// Write the run's summary as JSON to this file too.
     #[arg(long, value_name = "PATH")]
     pub summary_json: Option<PathBuf>,
@@ -132,6 +142,10 @@ pub struct GenerateArgs {
     /// Write the generator's ground truth (planted problems, counted) as JSON here.
     #[arg(long, value_name = "PATH")]
     pub truth: Option<PathBuf>,
+    /// Spread the rows steadily over this much event time before now (e.g. 30d) instead of
+    /// over the last day: rows older than a day are then stale (timestamp INVALID) too.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_ms)]
+    pub span: Option<i64>,
     /// Extra librdkafka property, `key=value` (repeatable).
     #[arg(short = 'X', value_name = "KEY=VALUE")]
     pub kafka_option: Vec<String>,
@@ -166,4 +180,13 @@ pub struct BatchArgs {
     /// Write the run's summary as JSON to this file too.
     #[arg(long, value_name = "PATH")]
     pub summary_json: Option<PathBuf>,
+}
+
+/// A positive duration such as `30d` or `12h`, in milliseconds.
+fn parse_duration_ms(text: &str) -> Result<i64, String> {
+    let duration = humantime::parse_duration(text).map_err(|e| format!("{e} (try 30d, 12h or 90min)"))?;
+    match i64::try_from(duration.as_millis()) {
+        Ok(ms) if ms > 0 => Ok(ms),
+        _ => Err("must be more than 0 ms and fit in 64 bits".to_owned()),
+    }
 }

@@ -7,7 +7,8 @@ use super::args::{BatchArgs, GenerateArgs, RunArgs};
 use super::cluster::ClusterArgs;
 use crate::batch::BatchJob;
 use crate::config::{ConfigError, PipelineSpec};
-use crate::generate::GeneratorConfig;
+use crate::dataflow::horizon::Horizon;
+use crate::generate::{GeneratorConfig, Timeline};
 use crate::source::KafkaSettings;
 
 /// A flag value that does not make sense, with the reason.
@@ -45,12 +46,16 @@ pub struct RunPlan {
     pub bounded: bool,
     /// Demo stream size (only used without brokers).
     pub demo_events: u64,
+    /// Demo only: event time the generated events span, milliseconds.
+    pub demo_span_ms: Option<i64>,
     /// Where to write the summary JSON.
     pub summary_json: Option<PathBuf>,
     /// Timely's configuration.
     pub timely: timely::Config,
     /// Processes in the cluster (for warnings about per-process clocks).
     pub processes: usize,
+    /// The event-time horizon that bounds the state, if any.
+    pub horizon: Option<Horizon>,
 }
 
 impl RunPlan {
@@ -73,7 +78,14 @@ impl RunPlan {
         if let Some(ms) = args.epoch_ms {
             spec.epoch_ms = ms;
         }
+        if args.horizon.is_some() {
+            spec.horizon = args.horizon;
+        }
         spec.validate("(flags over the spec)")?;
+        let horizon = match spec.horizon.as_deref().map(Horizon::parse).transpose() {
+            Ok(horizon) => horizon,
+            Err(e) => return Err(PlanError::new(format!("--horizon: {e}"))),
+        };
 
         let mut kafka_options: Vec<(String, String)> =
             spec.source.kafka.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -90,9 +102,11 @@ impl RunPlan {
             kafka_options,
             now_ms: args.now.unwrap_or_else(wall_clock_ms),
             demo_events: args.demo_events,
+            demo_span_ms: args.demo_span,
             summary_json: args.summary_json,
             timely: args.cluster.timely_config()?,
             processes: args.cluster.processes,
+            horizon,
             spec,
         })
     }
@@ -142,6 +156,7 @@ impl GeneratePlan {
         if args.users == 0 {
             return Err(PlanError::new("--users must be at least 1"));
         }
+        let now_ms = args.now.unwrap_or_else(wall_clock_ms);
         let kafka = args.brokers.map(|brokers| -> Result<KafkaSettings, PlanError> {
             Ok(KafkaSettings { brokers, options: parse_options(&args.kafka_option)? })
         });
@@ -154,9 +169,10 @@ impl GeneratePlan {
             generator: GeneratorConfig {
                 seed: args.seed,
                 users: args.users,
-                now_ms: args.now.unwrap_or_else(wall_clock_ms),
+                now_ms,
                 garbage_rate: args.garbage_rate,
                 duplicate_rate: args.duplicate_rate,
+                timeline: args.span.map(|span| Timeline::spanning(now_ms, span, args.count)),
                 ..GeneratorConfig::default()
             },
             jsonl: args.jsonl,

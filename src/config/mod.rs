@@ -29,6 +29,12 @@ pub struct PipelineSpec {
     /// all `warn`.
     #[serde(default = "crate::dataflow::expectations::reference_policy")]
     pub expectations: Vec<Expectation>,
+    /// Bound the graph's state by this event-time horizon (`7d`, `36h`): history and
+    /// transactionId counts older than the largest timestamp read minus the horizon are
+    /// retired, and rows arriving that late go to the `late_events` table. Default: none
+    /// (keep all history, as the batch reference does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub horizon: Option<String>,
 }
 
 /// The Kafka side of a spec.
@@ -122,6 +128,9 @@ impl PipelineSpec {
         }
         if spec.app_id.is_empty() {
             return Err(invalid("app_id must not be empty"));
+        }
+        if let Some(Err(e)) = spec.horizon.as_deref().map(crate::dataflow::horizon::Horizon::parse) {
+            return Err(invalid(&format!("horizon: {e}")));
         }
         if let Some(problem) = spec.expectations.iter().find_map(Expectation::problem) {
             return Err(invalid(&problem));

@@ -6,6 +6,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 
+use crate::dataflow::quality::rules::timestamp_valid;
 use crate::record::Transaction;
 
 /// Currencies the generator's normal rows use.
@@ -44,6 +45,27 @@ pub struct GeneratorConfig {
     pub burst_rate: f64,
     /// Kafka values that are not decodable at all.
     pub garbage_rate: f64,
+    /// Instead of per-user clocks inside the last 24 h, one steady clock that starts at
+    /// `start_ms` and advances `step_ms` per row (e.g. weeks of event time, to watch a
+    /// horizon bound the state). Rows older than 24 h before now are then stale as well.
+    pub timeline: Option<Timeline>,
+}
+
+/// A steady event-time clock: the first row at `start_ms`, each next one `step_ms` later.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeline {
+    /// Timestamp of the first row, epoch milliseconds.
+    pub start_ms: i64,
+    /// Event time between consecutive rows, milliseconds.
+    pub step_ms: i64,
+}
+
+impl Timeline {
+    /// `rows` rows spread evenly over the `span_ms` before `now_ms`.
+    pub fn spanning(now_ms: i64, span_ms: i64, rows: u64) -> Timeline {
+        let rows = i64::try_from(rows.max(1)).unwrap_or(i64::MAX);
+        Timeline { start_ms: now_ms - span_ms, step_ms: (span_ms / rows).max(1) }
+    }
 }
 
 impl Default for GeneratorConfig {
@@ -61,6 +83,7 @@ impl Default for GeneratorConfig {
             out_of_order_rate: 0.05,
             burst_rate: 0.002,
             garbage_rate: 0.005,
+            timeline: None,
         }
     }
 }
@@ -163,14 +186,19 @@ impl Generator {
         let step =
             if bursting { self.rng.random_range(200..5_000) } else { self.rng.random_range(1_000..600_000) };
         let state = &mut self.users[user];
-        // Keep normal rows inside the valid 24 h: wrap the user's clock back when it nears now.
-        state.clock_ms += step;
-        if state.clock_ms > self.config.now_ms - 60_000 {
-            state.clock_ms = self.config.now_ms - 23 * HOUR_MS;
-        }
+        let timestamp = match self.config.timeline {
+            Some(timeline) => timeline.start_ms + timeline.step_ms * self.emitted as i64 - step.min(60_000),
+            None => {
+                // Keep normal rows inside the valid 24 h: wrap the user's clock back near now.
+                state.clock_ms += step;
+                if state.clock_ms > self.config.now_ms - 60_000 {
+                    state.clock_ms = self.config.now_ms - 23 * HOUR_MS;
+                }
+                state.clock_ms
+            }
+        };
         let typical = state.typical_cents;
         let currency = state.home_currency;
-        let timestamp = state.clock_ms;
         let jitter: f64 = self.rng.random_range(0.6..1.4);
         let spike = if self.rng.random_bool(0.01) { self.rng.random_range(3.0..20.0) } else { 1.0 };
         let cents = ((typical as f64) * jitter * spike).max(1.0) as i64;
@@ -237,7 +265,8 @@ impl Generator {
                 planted.non_positive_amount = true;
             }
             Some(3) => {
-                row.timestamp = Some(now - self.rng.random_range(2 * DAY_MS..10 * DAY_MS));
+                let base = if c.timeline.is_some() { row.timestamp.unwrap_or(now) } else { now };
+                row.timestamp = Some(base - self.rng.random_range(2 * DAY_MS..10 * DAY_MS));
                 planted.stale = true;
             }
             Some(4) => {
@@ -245,12 +274,15 @@ impl Generator {
                 planted.future = true;
             }
             Some(5) => {
-                row.timestamp = row
-                    .timestamp
-                    .map(|t| (t - self.rng.random_range(60_000..6 * HOUR_MS)).max(now - 23 * HOUR_MS));
+                let floor = if c.timeline.is_some() { i64::MIN } else { now - 23 * HOUR_MS };
+                row.timestamp =
+                    row.timestamp.map(|t| (t - self.rng.random_range(60_000..6 * HOUR_MS)).max(floor));
                 planted.out_of_order = true;
             }
             _ => {}
+        }
+        if c.timeline.is_some() && !planted.future {
+            planted.stale = !timestamp_valid(row.timestamp, now);
         }
         (row, planted)
     }

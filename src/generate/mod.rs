@@ -5,5 +5,5 @@ pub mod jsonl;
 pub mod produce;
 pub mod truth;
 
-pub use events::{Event, Generator, GeneratorConfig};
+pub use events::{Event, Generator, GeneratorConfig, Timeline};
 pub use truth::Truth;

@@ -8,10 +8,12 @@ use differential_dataflow::consolidation::consolidate;
 use tokio::runtime::Runtime;
 
 use super::error::PipelineError;
+use super::memory::{Retained, StateStats};
 use super::summary::{SideTableStats, TableStats};
+use crate::dataflow::horizon::LateEvent;
 use crate::dataflow::quality::QualityRow;
 use crate::dataflow::windows::WindowMetrics;
-use crate::sink::{ChangeTable, DeltaSink, QualityChanges, QuarantineChanges, WindowChanges};
+use crate::sink::{ChangeTable, DeltaSink, LateChanges, QualityChanges, QuarantineChanges, WindowChanges};
 
 /// Changes of one output that reached the committing worker, by epoch, and how far the graph
 /// has progressed on that output.
@@ -57,6 +59,8 @@ pub struct Outputs {
     pub windows: Pending<WindowMetrics>,
     /// Per expectation and outcome (passed?), the number of verdicts.
     pub outcomes: Pending<((String, bool), isize)>,
+    /// Rows the horizon kept out of the graph.
+    pub late: Pending<LateEvent>,
 }
 
 impl Outputs {
@@ -69,6 +73,7 @@ impl Outputs {
             self.fatal.by_epoch.first_key_value().map(|(e, _)| *e),
             self.windows.by_epoch.first_key_value().map(|(e, _)| *e),
             self.outcomes.by_epoch.first_key_value().map(|(e, _)| *e),
+            self.late.by_epoch.first_key_value().map(|(e, _)| *e),
         ]
         .into_iter()
         .flatten()
@@ -78,7 +83,8 @@ impl Outputs {
             && self.dropped.complete(epoch)
             && self.fatal.complete(epoch)
             && self.windows.complete(epoch)
-            && self.outcomes.complete(epoch);
+            && self.outcomes.complete(epoch)
+            && self.late.complete(epoch);
         complete.then_some(epoch)
     }
 
@@ -91,6 +97,7 @@ impl Outputs {
             &self.fatal.frontier,
             &self.windows.frontier,
             &self.outcomes.frontier,
+            &self.late.frontier,
         ]
         .iter()
         .any(|frontier| frontier.iter().any(|f| *f < before))
@@ -105,6 +112,8 @@ pub struct TablePaths {
     pub quarantine: String,
     /// Dashboard window metrics.
     pub windows: String,
+    /// Rows set aside by the event-time horizon.
+    pub late: String,
 }
 
 impl TablePaths {
@@ -115,6 +124,7 @@ impl TablePaths {
             quality: format!("{root}/quality"),
             quarantine: format!("{root}/quarantine"),
             windows: format!("{root}/quality_windows"),
+            late: format!("{root}/late_events"),
         }
     }
 }
@@ -129,8 +139,13 @@ pub struct Committer {
     quality: DeltaSink<QualityChanges>,
     quarantine: DeltaSink<QuarantineChanges>,
     windows: DeltaSink<WindowChanges>,
+    /// The late-events table, for runs with a horizon.
+    late: Option<DeltaSink<LateChanges>>,
     /// What has been committed so far.
     pub stats: TableStats,
+    /// The graph's state, sampled at each commit.
+    pub state: StateStats,
+    retained: Retained,
     last_progress: Instant,
 }
 
@@ -148,8 +163,15 @@ fn open<T: ChangeTable>(runtime: &Runtime, url: &str, app_id: &str) -> Result<De
 
 impl Committer {
     /// Opens (or creates) the tables, refusing any that already holds epochs of `app_id`
-    /// (resuming is the exactly-once issue's work).
-    pub fn open(tables: &TablePaths, app_id: &str) -> Result<Committer, PipelineError> {
+    /// (resuming is the exactly-once issue's work). The late-events table is opened only
+    /// when `with_late` (the run has a horizon). `retained` counts the rows in the graph's
+    /// state; the committer samples it, with the process's memory, after every commit.
+    pub fn open(
+        tables: &TablePaths,
+        app_id: &str,
+        with_late: bool,
+        retained: Retained,
+    ) -> Result<Committer, PipelineError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -157,13 +179,28 @@ impl Committer {
         let quality = open::<QualityChanges>(&runtime, &tables.quality, app_id)?;
         let quarantine = open::<QuarantineChanges>(&runtime, &tables.quarantine, app_id)?;
         let windows = open::<WindowChanges>(&runtime, &tables.windows, app_id)?;
+        let late = if with_late { Some(open::<LateChanges>(&runtime, &tables.late, app_id)?) } else { None };
         let stats = TableStats {
             table: quality.table_url().to_string(),
             quarantine: SideTableStats { table: quarantine.table_url().to_string(), ..Default::default() },
             windows: SideTableStats { table: windows.table_url().to_string(), ..Default::default() },
+            late: SideTableStats {
+                table: late.as_ref().map(|l| l.table_url().to_string()).unwrap_or_default(),
+                ..Default::default()
+            },
             ..TableStats::default()
         };
-        Ok(Committer { runtime, quality, quarantine, windows, stats, last_progress: Instant::now() })
+        Ok(Committer {
+            runtime,
+            quality,
+            quarantine,
+            windows,
+            late,
+            stats,
+            state: StateStats::starting_now(),
+            retained,
+            last_progress: Instant::now(),
+        })
     }
 
     /// Commits every epoch that all outputs have passed, oldest first; each table gets one
@@ -182,6 +219,7 @@ impl Committer {
             let dropped = outputs.dropped.take(epoch);
             let windows = outputs.windows.take(epoch);
             let outcomes = outputs.outcomes.take(epoch);
+            let late = outputs.late.take(epoch);
             drop(outputs);
             for (((name, passed), verdicts), diff) in outcomes {
                 let entry = self.stats.expectations.entry(name).or_default();
@@ -200,7 +238,15 @@ impl Committer {
                 let outcome = self.runtime.block_on(self.windows.commit_epoch(epoch, &windows))?;
                 self.stats.windows.record(outcome.version, outcome.rows, &windows);
             }
+            if let Some(sink) = self.late.as_mut().filter(|_| !late.is_empty()) {
+                let outcome = self.runtime.block_on(sink.commit_epoch(epoch, &late))?;
+                self.stats.late.record(outcome.version, outcome.rows, &late);
+                for (event, diff) in &late {
+                    *self.stats.late_by_reason.entry(event.reason.as_str()).or_default() += *diff as i64;
+                }
+            }
             self.stats.dropped += dropped.iter().map(|(_, d)| *d as i64).sum::<i64>();
+            self.state.sample(self.retained.get());
             tracing::debug!(epoch, rows = quality.len(), "committed epoch");
             if self.last_progress.elapsed() >= PROGRESS_EVERY {
                 self.last_progress = Instant::now();
@@ -208,6 +254,7 @@ impl Committer {
                     epoch,
                     rows = self.stats.rows,
                     change_rows = self.stats.change_rows,
+                    state_rows = self.state.retained_rows,
                     "progress"
                 );
             }

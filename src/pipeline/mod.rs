@@ -11,6 +11,7 @@
 
 mod commit;
 mod error;
+mod memory;
 mod summary;
 mod worker;
 
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 
 pub use commit::TablePaths;
 pub use error::PipelineError;
+pub use memory::StateStats;
 pub use summary::{RunSummary, SideTableStats, TableStats};
 
 use crate::codec::SchemaResolver;
@@ -47,6 +49,8 @@ pub struct PipelineConfig {
     pub epoch: Duration,
     /// The "now" of timestamp validity, epoch milliseconds.
     pub now_ms: i64,
+    /// Bound the graph's state by this event-time horizon (`None`: keep all history).
+    pub horizon: Option<crate::dataflow::horizon::Horizon>,
     /// Stop once every partition has been read to its end (instead of running until stopped).
     pub bounded: bool,
     /// The schema registry.
@@ -62,8 +66,10 @@ pub fn run(config: PipelineConfig, timely: timely::Config) -> Result<RunSummary,
     let started = Instant::now();
     let shared = Arc::new(Mutex::new(RunSummary::default()));
     let totals = shared.clone();
-    let guards = timely::execute(timely, move |worker| worker::run_worker(worker, &config, &totals))
-        .map_err(PipelineError::Cluster)?;
+    let retained = memory::Retained::default();
+    let guards =
+        timely::execute(timely, move |worker| worker::run_worker(worker, &config, &totals, retained.clone()))
+            .map_err(PipelineError::Cluster)?;
     let mut first_error = None;
     for (index, result) in guards.join().into_iter().enumerate() {
         match result {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::memory::StateStats;
 use crate::dataflow::quality::QualityRow;
 
 /// What has been committed to the output table during a run.
@@ -29,6 +30,10 @@ pub struct TableStats {
     pub quarantine: SideTableStats,
     /// The dashboard window table.
     pub windows: SideTableStats,
+    /// The late-events table (runs with a horizon).
+    pub late: SideTableStats,
+    /// Rows set aside by the horizon, by reason (consolidated).
+    pub late_by_reason: BTreeMap<&'static str, i64>,
     /// Verdicts passing and failing each expectation (all verdicts, whatever their action).
     pub expectations: BTreeMap<String, ExpectationStats>,
 }
@@ -97,6 +102,10 @@ pub struct RunSummary {
     pub workers: usize,
     /// The output table, as committed by this process (empty unless it hosts worker 0).
     pub table: Option<TableStats>,
+    /// The event-time horizon, if state is bounded.
+    pub horizon: Option<String>,
+    /// Rows held in the graph's state and what they cost (sampled by the committing worker).
+    pub state: Option<StateStats>,
 }
 
 impl RunSummary {
@@ -143,9 +152,35 @@ impl fmt::Display for RunSummary {
                 table.quarantine.rows, table.quarantine.table, table.dropped
             )?;
             writeln!(f, "windows        {} rows in {}", table.windows.rows, table.windows.table)?;
+            if let Some(horizon) = &self.horizon {
+                let reasons: Vec<String> =
+                    table.late_by_reason.iter().map(|(reason, n)| format!("{reason}: {n}")).collect();
+                writeln!(
+                    f,
+                    "late events    {} rows beyond the {horizon} horizon in {} ({})",
+                    table.late.rows,
+                    table.late.table,
+                    if reasons.is_empty() { "none".to_owned() } else { reasons.join(", ") }
+                )?;
+            }
             writeln!(f, "expectations (verdicts passing / failing)")?;
             for (name, outcome) in &table.expectations {
                 writeln!(f, "  {name:<28} {} / {}", outcome.passed, outcome.failed)?;
+            }
+        }
+        if let Some(state) = &self.state {
+            let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+            write!(
+                f,
+                "state          {} rows held at the end, {} at most; peak RSS {:.0} MiB ({:.0} MiB at start)",
+                state.retained_rows,
+                state.peak_retained_rows,
+                mib(state.peak_rss_bytes),
+                mib(state.baseline_rss_bytes)
+            )?;
+            match state.bytes_per_retained_row {
+                Some(bytes) => writeln!(f, " = {bytes} bytes per row held")?,
+                None => writeln!(f)?,
             }
         }
         Ok(())

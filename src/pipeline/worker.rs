@@ -9,16 +9,20 @@ use std::time::{Duration, Instant};
 
 use differential_dataflow::input::Input;
 use differential_dataflow::{ExchangeData, VecCollection};
+use timely::dataflow::InputHandleVec;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::vec::Input as _;
 use timely::worker::Worker;
 
 use super::PipelineConfig;
 use super::commit::{Committer, Outputs, Pending, TablePaths};
 use super::error::PipelineError;
+use super::memory::Retained;
 use super::summary::RunSummary;
 use crate::codec::{Decoder, wire};
 use crate::dataflow::expectations::route;
+use crate::dataflow::horizon::{LateEvent, Mark, quality_within_marks};
 use crate::dataflow::quality::quality;
 use crate::dataflow::windows::{DASHBOARD_WINDOW_MS, window_metrics};
 use crate::record::{Record, Transaction};
@@ -45,6 +49,7 @@ pub(super) fn run_worker(
     worker: &mut Worker,
     config: &PipelineConfig,
     totals: &Mutex<RunSummary>,
+    retained: Retained,
 ) -> Result<(), PipelineError> {
     let index = worker.index();
     let peers = worker.peers();
@@ -52,16 +57,32 @@ pub(super) fn run_worker(
     let partitions = config.kafka.partitions(&config.topic)?;
     let outputs = Rc::new(RefCell::new(Outputs::default()));
     let mut committer = if index == 0 {
-        Some(Committer::open(&TablePaths::under(&config.output), &config.app_id)?)
+        let tables = TablePaths::under(&config.output);
+        Some(Committer::open(&tables, &config.app_id, config.horizon.is_some(), retained.clone())?)
     } else {
         None
     };
 
     let now_ms = config.now_ms;
     let expectations = config.expectations.clone();
-    let mut input = worker.dataflow::<u64, _, _>(|scope| {
+    let horizon = config.horizon;
+    let (mut input, mut marks_input) = worker.dataflow::<u64, _, _>(|scope| {
         let (input, transactions) = scope.new_collection::<Transaction, isize>();
-        let verdicts = quality(transactions, now_ms);
+        let (marks_input, marks) = scope.new_input::<Mark>();
+        let (verdicts, late, held) = match horizon {
+            Some(horizon) => {
+                let bounded = quality_within_marks(transactions, marks, now_ms, horizon);
+                (bounded.verdicts, bounded.late, bounded.retained)
+            }
+            // Without a horizon nothing is late, and the graph holds every row.
+            None => {
+                let late = transactions.clone().flat_map(|_| None::<LateEvent>);
+                (quality(transactions.clone(), now_ms), late, transactions)
+            }
+        };
+        buffer(late, &outputs, |o| &mut o.late);
+        let counted = retained.clone();
+        held.inspect(move |(_, _, diff)| counted.add(*diff));
         let windows = window_metrics(verdicts.clone(), DASHBOARD_WINDOW_MS);
         let routed = route(verdicts, &expectations);
         buffer(routed.kept, &outputs, |o| &mut o.quality);
@@ -70,7 +91,7 @@ pub(super) fn run_worker(
         buffer(routed.fatal, &outputs, |o| &mut o.fatal);
         buffer(windows, &outputs, |o| &mut o.windows);
         buffer(routed.outcomes, &outputs, |o| &mut o.outcomes);
-        input
+        (input, marks_input)
     });
     // The buffers' frontiers are the graph's progress, as seen after the exchange.
     let lagging = |target: u64| outputs.borrow().in_progress(target);
@@ -81,9 +102,11 @@ pub(super) fn run_worker(
     let mut dead_letters = DeadLetters::new(&config.kafka, &config.dead_letter_topic)?;
     let mut decoder = Decoder::new(config.registry.clone());
     let mut counters = Counters::default();
+    let mut progress = SourceProgress::new(&mine);
 
     let mut epoch: u64 = 1;
     input.advance_to(epoch);
+    marks_input.advance_to(epoch);
     let mut epoch_started = Instant::now();
     while !reader.finished() && !config.stop.load(Ordering::Relaxed) {
         let mut failure = None;
@@ -94,6 +117,9 @@ pub(super) fn run_worker(
                 Ok(decoded) => match decoded.record {
                     Record::Transaction(row) => {
                         counters.transactions += 1;
+                        if let Some(ts) = row.timestamp.filter(|ts| *ts <= now_ms) {
+                            progress.read(message.partition, ts);
+                        }
                         input.insert(row);
                         return;
                     }
@@ -124,8 +150,10 @@ pub(super) fn run_worker(
             return Err(e);
         }
         if epoch_started.elapsed() >= config.epoch {
+            progress.send(&mut marks_input, &reader);
             epoch += 1;
             input.advance_to(epoch);
+            marks_input.advance_to(epoch);
             input.flush();
             epoch_started = Instant::now();
         }
@@ -137,7 +165,9 @@ pub(super) fn run_worker(
             committer.commit_ready(&outputs)?;
         }
     }
+    progress.send(&mut marks_input, &reader);
     drop(input);
+    drop(marks_input);
     loop {
         if let Some(committer) = committer.as_mut() {
             committer.commit_ready(&outputs)?;
@@ -156,9 +186,13 @@ pub(super) fn run_worker(
     for (reason, count) in counters.dead_lettered {
         *totals.dead_lettered.entry(reason).or_default() += count;
     }
-    if let Some(committer) = committer {
+    if let Some(mut committer) = committer {
+        // The last retirements change no table, so sample the state once more at the end.
+        committer.state.sample(retained.get());
         totals.table = Some(committer.stats);
+        totals.state = Some(committer.state);
     }
+    totals.horizon = config.horizon.map(|h| h.to_string());
     Ok(())
 }
 
@@ -186,4 +220,43 @@ fn buffer<'scope, R>(
             pending.frontier = frontier.frontier().to_vec();
         },
     );
+}
+
+/// Event-time progress of this worker's partitions, reported to the horizon as [`Mark`]s at
+/// the epoch of the rows they cover.
+struct SourceProgress {
+    /// Per partition: the largest timestamp (at or before "now") read in the current epoch,
+    /// and whether its end has been reported.
+    partitions: BTreeMap<i32, (Option<i64>, bool)>,
+    /// Whether every partition has been announced.
+    registered: bool,
+}
+
+impl SourceProgress {
+    fn new(partitions: &[i32]) -> SourceProgress {
+        SourceProgress {
+            partitions: partitions.iter().map(|p| (*p, (None, false))).collect(),
+            registered: false,
+        }
+    }
+
+    /// A row with timestamp `ts` was read from `partition`.
+    fn read(&mut self, partition: i32, ts: i64) {
+        if let Some((max, _)) = self.partitions.get_mut(&partition) {
+            *max = (*max).max(Some(ts));
+        }
+    }
+
+    /// Sends the current epoch's marks: every partition in the first epoch (a partition not
+    /// read yet holds event time back), then those that delivered rows or reached their end.
+    fn send(&mut self, marks: &mut InputHandleVec<u64, Mark>, reader: &KafkaReader) {
+        let first = !std::mem::replace(&mut self.registered, true);
+        for (partition, (max, ended)) in &mut self.partitions {
+            let finished = !*ended && reader.partition_finished(*partition);
+            if first || max.is_some() || finished {
+                marks.send(Mark { source: i64::from(*partition), max_ts: max.take(), finished });
+            }
+            *ended |= finished;
+        }
+    }
 }

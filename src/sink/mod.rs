@@ -3,7 +3,8 @@
 //! A [`ChangeTable`] names a table kind: its columns and how one epoch's `(row, diff)`
 //! changes become Arrow. [`DeltaSink<T>`](DeltaSink) appends them to a Delta table of that
 //! kind as a changelog. The main kind is [`QualityChanges`]; [`QuarantineChanges`] and
-//! [`WindowChanges`] are the side tables ([`extra_tables`]). The quality table holds the
+//! [`WindowChanges`] are the side tables ([`extra_tables`]), and [`LateChanges`] holds the rows an
+//! event-time horizon kept out of the graph ([`late_table`]). The quality table holds the
 //! reference design's output columns plus `_change_type` (`insert` for a positive diff,
 //! `delete` for a retraction, one row per unit of diff) and `_epoch`. Consolidating the changelog (inserts minus deletes) gives the
 //! batch output row for row.
@@ -25,6 +26,7 @@ pub mod delta;
 pub mod encode;
 pub mod error;
 pub mod extra_tables;
+pub mod late_table;
 pub mod table;
 
 #[cfg(test)]
@@ -37,3 +39,4 @@ pub use delta::{CommitOutcome, DeltaSink, QualitySink};
 pub use encode::changes_to_batch;
 pub use error::SinkError;
 pub use extra_tables::{QuarantineChanges, WindowChanges};
+pub use late_table::LateChanges;

@@ -96,6 +96,11 @@ impl KafkaReader {
         self.bounded && self.open.is_empty()
     }
 
+    /// Whether a bounded reader has read `partition` to its end (never for unbounded).
+    pub fn partition_finished(&self, partition: i32) -> bool {
+        self.bounded && !self.open.contains(&partition)
+    }
+
     /// Hands up to `max` records to `each`, waiting at most `timeout` for the first one.
     /// Returns how many records were handed over.
     pub fn poll_batch(

@@ -114,9 +114,10 @@ impl Simulation {
     /// One epoch: returns (verdict changes, late rows).
     fn epoch(&mut self, batch: &[Transaction]) -> (BTreeMap<QualityRow, i64>, Vec<LateEvent>) {
         let h = HORIZON;
+        // The cutoff of an epoch is event time at its start: what earlier epochs read.
+        let cutoff = self.mark.map(|m| m - h.width_ms);
         let fresh = batch.iter().filter_map(|r| r.timestamp).filter(|ts| *ts <= NOW_MS).max();
         self.mark = self.mark.max(fresh);
-        let cutoff = self.mark.map(|m| m - h.width_ms);
         for (row, n) in std::mem::take(&mut self.retire_rows) {
             *self.rows.get_mut(&row).unwrap() -= n;
         }

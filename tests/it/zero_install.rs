@@ -56,3 +56,56 @@ fn issue_2_demo_writes_a_table_python_reads() {
         assert_eq!(json!(counted), *failing, "{column}");
     }
 }
+
+/// Issue 3: with a horizon, the demo over a month of event time keeps only the recent
+/// history, sets the rows that arrive beyond it aside in `late_events` with their reason
+/// (nothing silently dropped: verdicts plus late rows are every transaction), and reports
+/// what its state holds and costs.
+#[test]
+fn issue_3_horizon_run_sets_late_rows_aside_and_reports_its_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("out");
+    let summary_path = dir.path().join("summary.json");
+    let output = trustflow(&[
+        "run",
+        "--demo-events",
+        "100000",
+        "--demo-span",
+        "30d",
+        "--horizon",
+        "2d",
+        "--epoch-ms",
+        "1",
+        "--output",
+        root.to_str().unwrap(),
+        "--summary-json",
+        summary_path.to_str().unwrap(),
+    ]);
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.contains("late events") && printed.contains("bytes per row held"), "{printed}");
+
+    let summary: Value = serde_json::from_slice(&std::fs::read(&summary_path).unwrap()).unwrap();
+    let transactions = summary["transactions"].as_i64().unwrap();
+    let table = &summary["table"];
+    let late = table["late"]["rows"].as_i64().unwrap();
+    assert!(late > 0, "stale rows (2-10 days old) are beyond a 2-day horizon: {summary}");
+    assert_eq!(table["rows"].as_i64().unwrap() + late, transactions, "{summary}");
+    let by_reason: i64 =
+        table["late_by_reason"].as_object().unwrap().values().map(|v| v.as_i64().unwrap()).sum();
+    assert_eq!(by_reason, late);
+    assert!(table["late_by_reason"]["before_horizon"].as_i64().unwrap() > 0, "{summary}");
+
+    let report = read_delta(&root.join("late_events"), false);
+    assert_eq!(report["consolidated_rows"], json!(late));
+    let columns = report["columns"].as_array().unwrap();
+    for column in ["transactionId", "timestamp", "metadata", "reason", "cutoff", "_change_type", "_epoch"] {
+        assert!(columns.contains(&json!(column)), "{column} missing from {columns:?}");
+    }
+    assert_eq!(read_delta(&root.join("quality"), false)["consolidated_rows"], table["rows"]);
+
+    let state = &summary["state"];
+    let retained = state["retained_rows"].as_i64().unwrap();
+    assert!(retained > 0 && retained < transactions - late, "history was retired: {state}");
+    assert!(state["peak_retained_rows"].as_i64().unwrap() >= retained);
+    assert!(state["bytes_per_retained_row"].as_u64().is_some(), "{state}");
+}

@@ -3,7 +3,7 @@
 use differential_dataflow::VecCollection;
 use timely::dataflow::StreamVec;
 
-use super::watermark::with_cutoff;
+use super::watermark::{Mark, with_cutoff};
 use super::{Horizon, LateEvent, LateReason};
 use crate::record::Transaction;
 
@@ -17,11 +17,11 @@ enum Admission {
 }
 
 /// Splits `rows` by the horizon: a row of epoch `t` is late if its timestamp is null, before
-/// the cutoff of `t` (the largest timestamp read up to `t`, see [`super::watermark::marks`],
+/// the cutoff of `t` (event time at the start of `t`, see [`super::watermark::EventTime`],
 /// minus the horizon), or more than the horizon after `now_ms`.
 pub fn admit<'scope>(
     rows: VecCollection<'scope, u64, Transaction>,
-    marks: StreamVec<'scope, u64, i64>,
+    marks: StreamVec<'scope, u64, Mark>,
     horizon: Horizon,
     now_ms: i64,
 ) -> (VecCollection<'scope, u64, Transaction>, VecCollection<'scope, u64, LateEvent>) {

@@ -4,7 +4,7 @@ use differential_dataflow::VecCollection;
 use timely::dataflow::StreamVec;
 
 use super::Horizon;
-use super::watermark::with_cutoff;
+use super::watermark::{Mark, with_cutoff};
 
 /// Passes the changes of epoch `t` to rows at or after the cutoff of `t`, and drops those to
 /// rows before it. Rows before the cutoff only change because their history is being retired
@@ -13,7 +13,7 @@ use super::watermark::with_cutoff;
 /// never reach here: admission sets them aside).
 pub fn freeze<'scope, R: differential_dataflow::Data>(
     rows: VecCollection<'scope, u64, R>,
-    marks: StreamVec<'scope, u64, i64>,
+    marks: StreamVec<'scope, u64, Mark>,
     horizon: Horizon,
     timestamp: fn(&R) -> Option<i64>,
 ) -> VecCollection<'scope, u64, R> {

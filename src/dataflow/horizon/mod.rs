@@ -1,7 +1,8 @@
 //! Bounded state: an event-time horizon that retires old history and freezes old verdicts.
 //!
-//! Event time is the largest timestamp read so far (at or before "now"); the cutoff of an
-//! epoch is that minus the horizon. Rows before the cutoff (or without a timestamp, or more
+//! Event time is the largest timestamp read so far (at or before "now"; per Kafka partition,
+//! the smallest such of the partitions still being read); the cutoff of an epoch is that
+//! minus the horizon. Rows before the cutoff (or without a timestamp, or more
 //! than the horizon after "now") are set aside as late with their reason, never silently
 //! dropped. Verdicts of rows before the cutoff are final; the history and transactionId
 //! counts behind them are retired. See `docs/quality-semantics.md`, "Bounded state".
@@ -11,11 +12,15 @@ mod freeze;
 mod retire;
 mod watermark;
 
+pub use watermark::Mark;
+
 use std::fmt;
 use std::time::Duration;
 
 use differential_dataflow::VecCollection;
 use serde::{Deserialize, Serialize};
+use timely::dataflow::StreamVec;
+use timely::dataflow::operators::vec::Broadcast;
 
 use super::quality::QualityRow;
 use super::quality::graph::{frames, verdicts};
@@ -123,14 +128,28 @@ pub struct Bounded<'scope> {
 }
 
 /// The quality verdicts of `transactions` (see [`crate::dataflow::quality::quality`]) with
-/// state bounded by `horizon`: equal to the unbounded graph's for every row that was inside
-/// the horizon while the rows that decide its verdict arrived.
+/// state bounded by `horizon`, event time taken from the rows themselves (as one source).
 pub fn quality_within<'scope>(
     transactions: VecCollection<'scope, u64, Transaction>,
     now_ms: i64,
     horizon: Horizon,
 ) -> Bounded<'scope> {
-    let marks = watermark::marks(transactions.inner.clone(), now_ms);
+    let marks = watermark::marks_of(transactions.inner.clone(), now_ms);
+    quality_within_marks(transactions, marks, now_ms, horizon)
+}
+
+/// As [`quality_within`], with event time from `marks`: each worker's report of its sources'
+/// progress (see [`Mark`]), sent at the epoch of the rows it covers.
+///
+/// The verdict of every row is the unbounded graph's as long as the rows that decide it
+/// arrive while it is inside the horizon; once the cutoff passes a row its verdict is final.
+pub fn quality_within_marks<'scope>(
+    transactions: VecCollection<'scope, u64, Transaction>,
+    marks: StreamVec<'scope, u64, Mark>,
+    now_ms: i64,
+    horizon: Horizon,
+) -> Bounded<'scope> {
+    let marks = marks.broadcast();
     let (admitted, late) = admit::admit(transactions, marks.clone(), horizon, now_ms);
     let first_bucket = watermark::horizon_bucket(marks.clone(), horizon);
     let live = retire::retire(admitted, first_bucket, horizon);
