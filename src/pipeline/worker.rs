@@ -52,7 +52,7 @@ pub(super) fn run_worker(
     let partitions = config.kafka.partitions(&config.topic)?;
     let outputs = Rc::new(RefCell::new(Outputs::default()));
     let mut committer = if index == 0 {
-        Some(Committer::open(&TablePaths::under(&config.output), &config.app_id)?)
+        Some(Committer::open(&TablePaths::under(&config.output), &config.app_id, &config.storage)?)
     } else {
         None
     };
