@@ -67,8 +67,9 @@ fn issue_4_demo_to_azure_blob_reads_back_through_the_azure_api() {
     assert_eq!((quarantine["rows"].clone(), quarantine["version"].clone()), (json!(0), json!(0)));
 }
 
-/// Issue 4: `batch` to an `az://` directory writes what it writes to a local one, as a Delta
-/// table and as Parquet files; the second run into the table is refused unless --overwrite.
+/// Issue 4: `batch` to an `az://` (or `abfss://`) directory writes what it writes to a local
+/// one, as a Delta table and as Parquet files; a second run into the table is refused unless
+/// --overwrite.
 #[test]
 fn issue_4_batch_to_azure_blob_equals_the_local_batch() {
     let azurite = azurite();
@@ -119,10 +120,11 @@ fn issue_4_batch_to_azure_blob_equals_the_local_batch() {
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("already holds a Delta table") && stderr.contains(&remote), "{stderr}");
 
-    // Parquet files through the object store, and --overwrite replacing the Delta table.
+    // Parquet files through the object store (spelled abfss://), and --overwrite replacing
+    // the Delta table.
     let local_files = dir.path().join("files");
     batch(local_files.to_str().unwrap(), &["--format", "parquet"]);
-    let remote_files = format!("{root}/files");
+    let remote_files = format!("{}/files", root.replace("az://", "abfss://"));
     let summary = batch(&remote_files, &["--format", "parquet", "-w", "2"]);
     assert_eq!(summary["output"]["files"], json!(2));
     let files = read_url(&remote_files, true, true, &azurite.env);
