@@ -3,6 +3,11 @@
 
 Usage: python read_delta.py TABLE_PATH [--rows] [--parquet]
   (run with the venv from scripts/pyenv.sh, which has deltalake + pyarrow)
+  TABLE_PATH a local path, or an Azure Blob URL (az://CONTAINER/PATH, abfss://...): then the
+             storage options are every AZURE_* environment variable, lowercased (the names
+             object_store knows, as trustflow takes them: AZURE_STORAGE_ACCOUNT_NAME,
+             AZURE_STORAGE_ACCOUNT_KEY, AZURE_STORAGE_USE_EMULATOR, ...); Azurite's address
+             comes from AZURITE_BLOB_STORAGE_URL, which object_store reads itself.
   --parquet  TABLE_PATH is a directory of Parquet files (or one file), read with pyarrow;
              version is null and txn empty. Without _change_type every row is an insert.
 
@@ -25,13 +30,14 @@ import argparse
 import collections
 import datetime
 import decimal
-import glob
 import json
 import os
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
+from deltalake.fs import DeltaStorageHandler
 
 META = ("_change_type", "_epoch")
 FLAG_SUFFIXES = ("_completeness", "_validity", "consistency_check", "uniqueness")
@@ -69,27 +75,49 @@ def to_json(v, t):
     return v
 
 
-def read_txns(table_path):
+def storage_options():
+    """Object store settings from the environment: every AZURE_* variable, lowercased."""
+    return {k.lower(): v for k, v in os.environ.items() if k.startswith("AZURE_")}
+
+
+def is_url(path):
+    return "://" in path and not path.startswith("file://")
+
+
+def filesystem(path):
+    """(pyarrow filesystem, path in it) of a local path or an object store URL. A URL is read
+    through deltalake's own object store client (DeltaStorageHandler), rooted at the URL."""
+    if is_url(path):
+        return pafs.PyFileSystem(DeltaStorageHandler(path, storage_options())), ""
+    return pafs.LocalFileSystem(), os.path.abspath(path)
+
+
+def join(base, name):
+    return f"{base}/{name}" if base else name
+
+
+def read_txns(fs, root):
     """Latest SetTransaction version per appId: last checkpoint, then later JSON commits."""
-    log_dir = os.path.join(table_path, "_delta_log")
+    log_dir = join(root, "_delta_log")
+    names = {os.path.basename(f.path) for f in fs.get_file_info(pafs.FileSelector(log_dir, allow_not_found=True))}
     txns, since = {}, -1
-    last_cp = os.path.join(log_dir, "_last_checkpoint")
-    if os.path.exists(last_cp):
-        with open(last_cp) as f:
-            since = json.load(f)["version"]
-        for part in sorted(glob.glob(os.path.join(log_dir, f"{since:020d}.checkpoint*.parquet"))):
-            if "txn" in pq.read_schema(part).names:
-                for t in pq.read_table(part, columns=["txn"]).column("txn").to_pylist():
+    if "_last_checkpoint" in names:
+        with fs.open_input_stream(join(log_dir, "_last_checkpoint")) as f:
+            since = json.loads(f.read())["version"]
+        for name in sorted(n for n in names if n.startswith(f"{since:020d}.checkpoint") and n.endswith(".parquet")):
+            part = join(log_dir, name)
+            if "txn" in pq.read_schema(part, filesystem=fs).names:
+                for t in pq.read_table(part, columns=["txn"], filesystem=fs, use_threads=False).column("txn").to_pylist():
                     if t:
                         txns[t["appId"]] = t["version"]
     commits = []
-    for p in glob.glob(os.path.join(log_dir, "*.json")):
-        stem = os.path.basename(p)[: -len(".json")]
+    for name in names:
+        stem = name[: -len(".json")] if name.endswith(".json") else ""
         if stem.isdigit() and int(stem) > since:
-            commits.append((int(stem), p))
+            commits.append((int(stem), join(log_dir, name)))
     for _, p in sorted(commits):
-        with open(p) as f:
-            for line in f:
+        with fs.open_input_stream(p) as f:
+            for line in f.read().decode().splitlines():
                 if line.strip():
                     t = json.loads(line).get("txn")
                     if t:
@@ -105,8 +133,17 @@ def main():
     args = ap.parse_args()
     path = args.table_path[len("file://"):] if args.table_path.startswith("file://") else args.table_path
 
-    dt = None if args.parquet else DeltaTable(path)
-    table = pq.read_table(path) if args.parquet else dt.to_pyarrow_table()
+    fs, root = filesystem(path)
+    # Through an object store, pyarrow's own threads read via Python callbacks, and the
+    # interpreter then aborts at exit about half the time ("terminate called without an active
+    # exception", deltalake 1.6.6 / pyarrow 26): read those on the calling thread.
+    threads = not is_url(path)
+    if args.parquet:
+        dt = None
+        table = pq.read_table(root, filesystem=fs, use_threads=threads)
+    else:
+        dt = DeltaTable(path, storage_options=storage_options() if is_url(path) else None)
+        table = dt.to_pyarrow_dataset().to_table(use_threads=threads)
     schema = table.schema
     data_cols = [f for f in schema if f.name not in META]
 
@@ -141,7 +178,7 @@ def main():
         "negative": sum(1 for n in counts.values() if n < 0),
         "changes": {"insert": changes.pop("insert", 0), "delete": changes.pop("delete", 0), **changes},
         "flag_counts": {c: dict(sorted(flags[c].items())) for c in flag_cols},
-        "txn": {} if dt is None else read_txns(path),
+        "txn": {} if dt is None else read_txns(fs, root),
     }
     if args.rows:
         rows = []

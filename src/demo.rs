@@ -1,6 +1,5 @@
 //! The zero-install demo: an in-process Kafka cluster, a generated stream, one bounded run.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -9,6 +8,7 @@ use rdkafka::mocking::MockCluster;
 use crate::codec::{LocalRegistry, SchemaResolver};
 use crate::generate::produce::{Destinations, GenerateError, WireEncoder, produce};
 use crate::generate::{Generator, GeneratorConfig, Timeline, Truth};
+use crate::location::{self, Location, LocationError, StorageOptions};
 use crate::pipeline::{self, PipelineConfig, PipelineError, RunSummary, TablePaths};
 use crate::source::KafkaSettings;
 use crate::source::client::REQUEST_TIMEOUT;
@@ -39,6 +39,12 @@ pub enum DemoError {
         /// The output path.
         path: String,
     },
+    /// Looking at or deleting the previous demo table in an object store failed.
+    #[error(transparent)]
+    Location(#[from] LocationError),
+    /// The async runtime for the object store client could not start.
+    #[error("cannot create the I/O runtime: {0}")]
+    Runtime(#[source] std::io::Error),
     /// The demo stream could not be generated.
     #[error(transparent)]
     Generate(#[from] GenerateError),
@@ -59,6 +65,17 @@ pub enum DemoError {
     /// The pipeline failed.
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
+}
+
+impl DemoError {
+    /// Whether running again unchanged may succeed (an unavailable store or broker).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            DemoError::Location(e) => e.is_retryable(),
+            DemoError::Pipeline(e) => e.is_retryable(),
+            _ => false,
+        }
+    }
 }
 
 /// The demo's outcome: the run's summary and the generator's ledger.
@@ -84,8 +101,8 @@ pub fn run(
     config.kafka = KafkaSettings { brokers: cluster.bootstrap_servers(), options: config.kafka.options };
     config.bounded = true;
     let tables = TablePaths::under(&config.output);
-    for table in [&tables.quality, &tables.quarantine, &tables.windows] {
-        replace_table(table)?;
+    for table in tables.all() {
+        replace_table(table, &config.storage)?;
     }
 
     let registry: Arc<dyn SchemaResolver> = config.registry.clone();
@@ -123,13 +140,30 @@ fn check_retention(kafka: &KafkaSettings, topic: &str, events: u64) -> Result<()
     Ok(())
 }
 
-fn replace_table(output: &str) -> Result<(), DemoError> {
-    let path = Path::new(output);
+/// Deletes a previous demo table at `table`; refuses anything there that is not a Delta table.
+fn replace_table(table: &Location, storage: &StorageOptions) -> Result<(), DemoError> {
+    let output = table.to_string();
+    let Some(path) = table.local_path() else {
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(DemoError::Runtime)?;
+        return runtime.block_on(async {
+            let store = location::object_store(table, storage)?;
+            let objects = location::list_all(store.as_ref(), table).await?;
+            if objects.is_empty() {
+                return Ok(());
+            }
+            if !objects.iter().any(|o| o.starts_with("_delta_log/")) {
+                return Err(DemoError::NotATable { path: output });
+            }
+            location::delete_all(store.as_ref(), table).await?;
+            Ok(())
+        });
+    };
     if !path.exists() {
         return Ok(());
     }
     if !path.join("_delta_log").is_dir() {
-        return Err(DemoError::NotATable { path: output.to_owned() });
+        return Err(DemoError::NotATable { path: output });
     }
-    std::fs::remove_dir_all(path).map_err(|source| DemoError::Replace { path: output.to_owned(), source })
+    std::fs::remove_dir_all(path).map_err(|source| DemoError::Replace { path: output, source })
 }

@@ -15,6 +15,8 @@
 //! * [`pipeline`]: the run loop that ties them together on timely workers; [`demo`] wraps it
 //!   with an in-process Kafka cluster and generated data ([`generate`]).
 //! * [`cli`] and [`config`]: flags and YAML pipeline specs, validated into plans.
+//! * [`location`]: output locations (a local directory or an Azure Blob URL) and the object
+//!   store settings for URLs, taken from the environment and never printed.
 #![forbid(missing_docs)]
 
 pub mod batch;
@@ -24,6 +26,7 @@ pub mod config;
 pub mod dataflow;
 pub mod demo;
 pub mod generate;
+pub mod location;
 pub mod pipeline;
 pub mod record;
 pub mod sink;

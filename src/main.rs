@@ -14,6 +14,7 @@ use trustflow::cli::{BatchPlan, Cli, Command, GeneratePlan, RunPlan};
 use trustflow::codec::{LocalRegistry, RestRegistry, SchemaResolver};
 use trustflow::generate::Generator;
 use trustflow::generate::produce::{Destinations, WireEncoder, produce};
+use trustflow::location::AZURE_CREDENTIALS_HELP;
 use trustflow::pipeline::{self, PipelineConfig, PipelineError};
 use trustflow::source::KafkaSettings;
 
@@ -43,6 +44,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {}", describe(&error));
+            if error.chain().any(trustflow::location::is_access_denied) {
+                eprintln!("hint: the object store refused the credentials. {AZURE_CREDENTIALS_HELP}.");
+            }
             ExitCode::from(exit_code(&error))
         }
     }
@@ -72,6 +76,7 @@ fn exit_code(error: &anyhow::Error) -> u8 {
         cause.downcast_ref::<PipelineError>().is_some_and(PipelineError::is_retryable)
             || cause.downcast_ref::<trustflow::source::SourceError>().is_some_and(|e| e.is_retryable())
             || cause.downcast_ref::<trustflow::batch::BatchError>().is_some_and(|e| e.is_retryable())
+            || cause.downcast_ref::<trustflow::demo::DemoError>().is_some_and(|e| e.is_retryable())
     });
     if retryable { EXIT_RETRYABLE } else { EXIT_FAILURE }
 }
@@ -120,7 +125,8 @@ fn run(plan: RunPlan) -> anyhow::Result<()> {
         topic: plan.spec.source.topic.clone(),
         dead_letter_topic: plan.spec.source.dead_letter_topic.clone(),
         group: plan.spec.source.group.clone(),
-        output: plan.spec.sink.output.clone(),
+        output: plan.output.clone(),
+        storage: plan.storage.clone(),
         expectations: plan.spec.expectations.clone(),
         app_id: plan.spec.app_id.clone(),
         epoch: plan.epoch(),
@@ -142,8 +148,10 @@ fn run(plan: RunPlan) -> anyhow::Result<()> {
     };
     print!("{summary}");
     if let Some(table) = &summary.table {
+        // Python's deltalake reads the same AZURE_* variables for a URL table.
+        let environment = if plan.output.local_path().is_none() { " (same AZURE_* environment)" } else { "" };
         println!(
-            "read it with   python3 -c \"import deltalake; print(deltalake.DeltaTable('{}').to_pyarrow_table().num_rows)\"",
+            "read it with   python3 -c \"import deltalake; print(deltalake.DeltaTable('{}').to_pyarrow_table().num_rows)\"{environment}",
             table.table
         );
     }

@@ -2,10 +2,11 @@
 
 use std::path::PathBuf;
 
-use deltalake::DeltaTableError;
 use deltalake::arrow::error::ArrowError;
 use deltalake::parquet::errors::ParquetError;
+use deltalake::{DeltaTableError, ObjectStoreError};
 
+use crate::location::LocationError;
 use crate::sink::SinkError;
 
 /// What can stop a batch run (bad input lines are not errors: they are rejected and counted).
@@ -48,10 +49,10 @@ pub enum BatchError {
         reason: String,
     },
     /// The output location holds something batch mode will not replace.
-    #[error("output {path}: {reason}")]
+    #[error("output {location}: {reason}")]
     OutputExists {
-        /// The output directory.
-        path: PathBuf,
+        /// The output directory or URL.
+        location: String,
         /// What is there, and what to do about it.
         reason: String,
     },
@@ -67,8 +68,8 @@ pub enum BatchError {
     /// Writing a Parquet output file failed.
     #[error("cannot write Parquet file {path}: {source}")]
     ParquetWrite {
-        /// The Parquet file.
-        path: PathBuf,
+        /// The Parquet file (a path or URL).
+        path: String,
         /// The parquet crate's error.
         #[source]
         source: ParquetError,
@@ -82,6 +83,18 @@ pub enum BatchError {
         #[source]
         source: Box<DeltaTableError>,
     },
+    /// An object store request for a URL output failed.
+    #[error("cannot write {location}: {source}")]
+    Store {
+        /// The object's URL.
+        location: String,
+        /// object_store's error.
+        #[source]
+        source: Box<ObjectStoreError>,
+    },
+    /// The URL output location could not be listed or cleared.
+    #[error(transparent)]
+    Location(#[from] LocationError),
     /// Building the output batches failed (schema, exact decimals).
     #[error(transparent)]
     Encode(#[from] SinkError),
@@ -112,8 +125,11 @@ impl BatchError {
         match self {
             BatchError::Delta { source, .. } => {
                 matches!(**source, DeltaTableError::ObjectStore { .. } | DeltaTableError::Io { .. })
+                    && !crate::location::is_access_denied(source.as_ref())
             }
             BatchError::Encode(sink) => sink.is_retryable(),
+            BatchError::Store { source, .. } => crate::sink::error::store_is_retryable(source),
+            BatchError::Location(location) => location.is_retryable(),
             _ => false,
         }
     }

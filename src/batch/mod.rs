@@ -31,6 +31,8 @@ pub use input::{InputFormat, ReadStats, Rejects};
 pub use output::{OutputFormat, Written};
 pub use summary::{BatchSummary, Phase};
 
+use crate::location::{Location, StorageOptions};
+
 use crate::dataflow::quality::evaluate_bounded;
 
 /// What a batch run reads, computes and writes (built by `cli::plan::BatchPlan`).
@@ -38,8 +40,10 @@ use crate::dataflow::quality::evaluate_bounded;
 pub struct BatchJob {
     /// A JSON lines file, a Parquet file, or a directory of Parquet files.
     pub input: PathBuf,
-    /// The output directory.
-    pub output: PathBuf,
+    /// The output directory: local, or an Azure Blob URL.
+    pub output: Location,
+    /// Object store settings (credentials) for a URL output; never printed.
+    pub storage: StorageOptions,
     /// Delta table or Parquet files.
     pub format: OutputFormat,
     /// Replace a previous output at `output`.
@@ -55,23 +59,40 @@ pub struct BatchJob {
 }
 
 impl BatchJob {
-    /// The default rejects file of `output`: `<DIR>.rejects.jsonl` beside it.
-    pub fn default_rejects(output: &Path) -> PathBuf {
-        let mut name = output.file_name().unwrap_or_default().to_os_string();
-        name.push(".rejects.jsonl");
-        output.with_file_name(name)
+    /// The default rejects file of `output`: `<DIR>.rejects.jsonl` beside a local output, and
+    /// `<NAME>.rejects.jsonl` in the working directory for a URL output (rejects stay local).
+    pub fn default_rejects(output: &Location) -> PathBuf {
+        match output {
+            Location::Local(path) => {
+                let mut name = path.file_name().unwrap_or_default().to_os_string();
+                name.push(".rejects.jsonl");
+                path.with_file_name(name)
+            }
+            Location::Azure(_) => {
+                PathBuf::from(format!("{}.rejects.jsonl", output.name().unwrap_or_else(|| "batch".into())))
+            }
+        }
     }
 
     /// Why the paths cannot work together, if they cannot: the output must name a directory
-    /// and must not be (or hold) the input; the rejects file must be neither the input nor
-    /// inside the output.
+    /// (for a URL, one inside the container) and must not be (or hold) the input; the rejects
+    /// file must be neither the input nor inside the output.
     pub fn path_conflict(&self) -> Option<String> {
-        if self.output.file_name().is_none() {
-            let output = self.output.display();
+        let Some(output) = self.output.local_path() else {
+            if self.output.name().is_none() {
+                return Some(format!(
+                    "--output {} must name a directory inside the container, not the container itself",
+                    self.output
+                ));
+            }
+            return (absolute(&self.rejects) == absolute(&self.input))
+                .then(|| format!("--rejects {} must not be the input", self.rejects.display()));
+        };
+        if output.file_name().is_none() {
+            let output = output.display();
             return Some(format!("--output {output} must name a directory (not `.`, `..` or a root)"));
         }
-        let (input, output, rejects) =
-            (absolute(&self.input), absolute(&self.output), absolute(&self.rejects));
+        let (input, output, rejects) = (absolute(&self.input), absolute(output), absolute(&self.rejects));
         if input.starts_with(&output) {
             return Some("--input must not be the --output directory or inside it".into());
         }
@@ -102,7 +123,7 @@ fn absolute(path: &Path) -> PathBuf {
 /// before anything is read, and a previous output is only deleted once the verdicts are ready.
 pub fn run(job: &BatchJob) -> Result<BatchSummary, BatchError> {
     let started = Instant::now();
-    let target = output::check(&job.output, job.overwrite)?;
+    let target = output::check(&job.output, job.overwrite, &job.storage)?;
     let format = input::detect(&job.input)?;
 
     let mut rejects = Rejects::create(&job.rejects)?;

@@ -2,19 +2,24 @@
 
 use std::fs::File;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::kernel::Action;
-use deltalake::parquet::arrow::ArrowWriter;
+use deltalake::logstore::object_store::buffered::BufWriter;
+use deltalake::logstore::object_store::path::Path as ObjectPath;
+use deltalake::logstore::object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use deltalake::parquet::arrow::{ArrowWriter, AsyncArrowWriter};
 use deltalake::protocol::SaveMode;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use deltalake::{DeltaTable, DeltaTableError, ensure_table_uri};
 use serde::Serialize;
+use url::Url;
 
 use super::error::BatchError;
 use crate::dataflow::quality::QualityRow;
+use crate::location::{self, Location, StorageOptions};
 use crate::sink::columns::{output_arrow_schema, output_fields};
 use crate::sink::encode::rows_to_batch;
 use crate::sink::table::{ROW_GROUP_ROWS, writer_properties};
@@ -52,20 +57,41 @@ pub struct Written {
 /// An output location that was checked: empty or absent, or a previous output to replace.
 #[derive(Debug)]
 pub struct Target {
-    path: PathBuf,
+    location: Location,
+    storage: StorageOptions,
     replace: bool,
 }
 
-/// Checks that `path` can receive the output: it is absent or an empty directory, or, with
-/// `overwrite`, a previous output (a Delta table, or only Parquet files) that will be deleted
-/// just before writing. Anything else is refused, `--overwrite` or not.
-pub fn check(path: &Path, overwrite: bool) -> Result<Target, BatchError> {
-    let refuse = |reason: &str| BatchError::OutputExists { path: path.into(), reason: reason.into() };
+/// Checks that `location` can receive the output: it is absent or an empty directory, or,
+/// with `overwrite`, a previous output (a Delta table, or only Parquet files) that will be
+/// deleted just before writing. Anything else is refused, `--overwrite` or not. A URL
+/// location is listed through its object store, with `storage`'s settings.
+pub fn check(location: &Location, overwrite: bool, storage: &StorageOptions) -> Result<Target, BatchError> {
+    let entries = match location.local_path() {
+        Some(path) => local_entries(path)?,
+        None => remote_entries(location, storage)?,
+    };
+    let replace = match entries {
+        Entries::Absent => false,
+        Entries::Found(names) => replaceable(location, &names, overwrite)?,
+    };
+    Ok(Target { location: location.clone(), storage: storage.clone(), replace })
+}
+
+/// What is at an output location: nothing, or entries (name, is a directory) at its top.
+enum Entries {
+    Absent,
+    Found(Vec<(String, bool)>),
+}
+
+fn local_entries(path: &Path) -> Result<Entries, BatchError> {
+    let refuse = |reason: &str| BatchError::OutputExists {
+        location: path.display().to_string(),
+        reason: reason.into(),
+    };
     let entries = match std::fs::read_dir(path) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Target { path: path.into(), replace: false });
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Entries::Absent),
         Err(_) if path.exists() => return Err(refuse("exists and is not a directory")),
         Err(source) => return Err(BatchError::Output { path: path.into(), source }),
     };
@@ -74,15 +100,41 @@ pub fn check(path: &Path, overwrite: bool) -> Result<Target, BatchError> {
         let entry = entry.map_err(|source| BatchError::Output { path: path.into(), source })?;
         names.push((entry.file_name().to_string_lossy().into_owned(), entry.path().is_dir()));
     }
+    Ok(Entries::Found(names))
+}
+
+/// The top-level entries under a URL location: the first segment of every object's path
+/// (a "directory" if the path goes on).
+fn remote_entries(location: &Location, storage: &StorageOptions) -> Result<Entries, BatchError> {
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(BatchError::Runtime)?;
+    let store = location::object_store(location, storage)?;
+    let paths = runtime.block_on(location::list_all(store.as_ref(), location))?;
+    let mut names: Vec<(String, bool)> = paths
+        .iter()
+        .map(|p| match p.split_once('/') {
+            Some((top, _)) => (top.to_owned(), true),
+            None => (p.clone(), false),
+        })
+        .collect();
+    names.dedup();
+    Ok(Entries::Found(names))
+}
+
+/// Whether the entries found at `location` are an output to replace (with `overwrite`), no
+/// output at all (empty), or refused.
+fn replaceable(location: &Location, names: &[(String, bool)], overwrite: bool) -> Result<bool, BatchError> {
+    let refuse =
+        |reason: &str| BatchError::OutputExists { location: location.to_string(), reason: reason.into() };
     if names.is_empty() {
-        return Ok(Target { path: path.into(), replace: false });
+        return Ok(false);
     }
     let table = names.iter().any(|(name, dir)| name == "_delta_log" && *dir);
     let parquet = names.iter().all(|(name, dir)| {
         !dir && (name.ends_with(".parquet") || name.ends_with(".crc") || name == "_SUCCESS")
     });
     match (table || parquet, overwrite) {
-        (true, true) => Ok(Target { path: path.into(), replace: true }),
+        (true, true) => Ok(true),
         (true, false) if table => {
             Err(refuse("already holds a Delta table; pass --overwrite to replace it (it is deleted first)"))
         }
@@ -105,23 +157,62 @@ impl Target {
         rows: Vec<QualityRow>,
         parts: usize,
     ) -> Result<Written, BatchError> {
-        if self.replace {
-            std::fs::remove_dir_all(&self.path)
-                .map_err(|source| BatchError::Output { path: self.path.clone(), source })?;
-            tracing::info!(output = %self.path.display(), "deleted the previous output (--overwrite)");
-        }
-        std::fs::create_dir_all(&self.path)
-            .map_err(|source| BatchError::Output { path: self.path.clone(), source })?;
-        let location = std::fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone());
         let schema = output_arrow_schema()?;
         let ranges = split(rows.len(), parts);
-        let mut written = match format {
-            OutputFormat::Delta => write_delta(&location, schema, Arc::new(rows), ranges, parts)?,
-            OutputFormat::Parquet => write_parquet(&location, &schema, &rows, &ranges, parts)?,
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(parts.max(1))
+            .enable_all()
+            .build()
+            .map_err(BatchError::Runtime)?;
+        let Some(path) = self.location.local_path() else {
+            let store = location::object_store(&self.location, &self.storage)?;
+            if self.replace {
+                runtime.block_on(location::delete_all(store.as_ref(), &self.location))?;
+                tracing::info!(output = %self.location, "deleted the previous output (--overwrite)");
+            }
+            let mut written = match format {
+                OutputFormat::Delta => {
+                    let url = table_url(&self.location)?;
+                    let name = self.location.name().unwrap_or_else(|| "quality".into());
+                    let rows = Arc::new(rows);
+                    runtime.block_on(write_delta(url, name, &self.storage, schema, rows, ranges))?
+                }
+                OutputFormat::Parquet => runtime.block_on(write_parquet_to_store(
+                    store,
+                    &self.location,
+                    schema,
+                    Arc::new(rows),
+                    ranges,
+                ))?,
+            };
+            written.location = self.location.to_string();
+            return Ok(written);
         };
-        written.location = location.display().to_string();
+        if self.replace {
+            std::fs::remove_dir_all(path)
+                .map_err(|source| BatchError::Output { path: path.into(), source })?;
+            tracing::info!(output = %path.display(), "deleted the previous output (--overwrite)");
+        }
+        std::fs::create_dir_all(path).map_err(|source| BatchError::Output { path: path.into(), source })?;
+        let dir = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let mut written = match format {
+            OutputFormat::Delta => {
+                let url = table_url(&Location::Local(dir.clone()))?;
+                let name =
+                    dir.file_name().map_or_else(|| "quality".into(), |n| n.to_string_lossy().into_owned());
+                runtime.block_on(write_delta(url, name, &self.storage, schema, Arc::new(rows), ranges))?
+            }
+            OutputFormat::Parquet => write_parquet(&dir, &schema, &rows, &ranges, parts)?,
+        };
+        written.location = dir.display().to_string();
         Ok(written)
     }
+}
+
+/// The table URL of a location, as deltalake normalizes it.
+fn table_url(location: &Location) -> Result<Url, BatchError> {
+    ensure_table_uri(location.table_uri())
+        .map_err(|source| BatchError::Delta { url: location.to_string(), source: Box::new(source) })
 }
 
 /// `len` rows as consecutive ranges: `parts` of them, or more so that none exceeds
@@ -184,7 +275,7 @@ fn write_parquet(
 
 /// Writes one Parquet file of `rows`, in batches of [`BATCH_ROWS`]; returns its size.
 fn write_parquet_file(path: &Path, schema: &SchemaRef, rows: &[QualityRow]) -> Result<u64, BatchError> {
-    let parquet_error = |source| BatchError::ParquetWrite { path: path.into(), source };
+    let parquet_error = |source| BatchError::ParquetWrite { path: path.display().to_string(), source };
     let file = File::create(path).map_err(|source| BatchError::Output { path: path.into(), source })?;
     let mut writer =
         ArrowWriter::try_new(file, schema.clone(), Some(writer_properties()?)).map_err(parquet_error)?;
@@ -197,67 +288,106 @@ fn write_parquet_file(path: &Path, schema: &SchemaRef, rows: &[QualityRow]) -> R
         .map_err(|source| BatchError::Output { path: path.into(), source })
 }
 
-/// Writes one data file per range concurrently (a task each on `parts` threads), then creates
-/// the table with all of them in a single commit: the table appears complete or not at all.
-fn write_delta(
-    dir: &Path,
+/// Writes `part-NNNNN.parquet` per range to `store` (the output location's root) as
+/// concurrent tasks, each uploading as it encodes, then an empty `_SUCCESS`.
+async fn write_parquet_to_store(
+    store: Arc<dyn ObjectStore>,
+    location: &Location,
     schema: SchemaRef,
     rows: Arc<Vec<QualityRow>>,
     ranges: Vec<Range<usize>>,
-    parts: usize,
 ) -> Result<Written, BatchError> {
-    let url = ensure_table_uri(dir.to_string_lossy())
-        .map_err(|source| BatchError::Delta { url: dir.display().to_string(), source: Box::new(source) })?;
+    let mut tasks = Vec::new();
+    for (i, range) in ranges.into_iter().enumerate() {
+        let name = format!("part-{i:05}.parquet");
+        let file = location.join(&name).to_string();
+        let (store, schema, rows) = (store.clone(), schema.clone(), rows.clone());
+        tasks.push(tokio::spawn(async move {
+            let path = ObjectPath::from(name);
+            let parquet_error = |source| BatchError::ParquetWrite { path: file.clone(), source };
+            let sink = BufWriter::new(store.clone(), path.clone());
+            let mut writer = AsyncArrowWriter::try_new(sink, schema.clone(), Some(writer_properties()?))
+                .map_err(parquet_error)?;
+            for chunk in rows[range].chunks(BATCH_ROWS) {
+                writer.write(&rows_to_batch(&schema, chunk)?).await.map_err(parquet_error)?;
+            }
+            writer.close().await.map_err(parquet_error)?;
+            let meta = store
+                .head(&path)
+                .await
+                .map_err(|source| BatchError::Store { location: file.clone(), source: Box::new(source) })?;
+            Ok::<u64, BatchError>(meta.size)
+        }));
+    }
+    let (mut files, mut bytes) = (0, 0);
+    for task in tasks {
+        bytes +=
+            task.await.map_err(|e| BatchError::Internal(format!("a Parquet writer task failed: {e}")))??;
+        files += 1;
+    }
+    let success = location.join("_SUCCESS").to_string();
+    store
+        .put(&ObjectPath::from("_SUCCESS"), PutPayload::new())
+        .await
+        .map_err(|source| BatchError::Store { location: success, source: Box::new(source) })?;
+    Ok(Written { location: String::new(), format: OutputFormat::Parquet, files, bytes, version: None })
+}
+
+/// Writes one data file per range concurrently (a task each on the runtime's threads), then
+/// creates the table `name` at `url` with all of them in a single commit: the table appears
+/// complete or not at all.
+async fn write_delta(
+    url: Url,
+    name: String,
+    storage: &StorageOptions,
+    schema: SchemaRef,
+    rows: Arc<Vec<QualityRow>>,
+    ranges: Vec<Range<usize>>,
+) -> Result<Written, BatchError> {
     let delta_error =
         |source: DeltaTableError| BatchError::Delta { url: url.to_string(), source: Box::new(source) };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(parts.max(1))
-        .enable_all()
-        .build()
-        .map_err(BatchError::Runtime)?;
-    runtime.block_on(async {
-        let mut tasks = Vec::new();
-        for range in ranges.into_iter().filter(|r| !r.is_empty()) {
-            let (rows, schema, url) = (rows.clone(), schema.clone(), url.clone());
-            tasks.push(tokio::spawn(async move {
-                let delta_error = |source: DeltaTableError| BatchError::Delta {
-                    url: url.to_string(),
-                    source: Box::new(source),
-                };
-                let mut writer = RecordBatchWriter::try_new(url.as_str(), schema.clone(), None, None)
-                    .map_err(delta_error)?
-                    .with_writer_properties(writer_properties()?);
-                for chunk in rows[range].chunks(BATCH_ROWS) {
-                    writer.write(rows_to_batch(&schema, chunk)?).await.map_err(delta_error)?;
-                }
-                writer.flush().await.map_err(delta_error)
-            }));
-        }
-        let mut adds = Vec::new();
-        for task in tasks {
-            let joined =
-                task.await.map_err(|e| BatchError::Internal(format!("a Delta writer task failed: {e}")))?;
-            adds.extend(joined?);
-        }
-        let (files, bytes) = (adds.len(), adds.iter().map(|a| a.size.max(0) as u64).sum());
-        let name = dir.file_name().map_or_else(|| "quality".into(), |n| n.to_string_lossy().into_owned());
-        let table = DeltaTable::try_from_url(url.clone()).await.map_err(delta_error)?;
-        let table = table
-            .create()
-            .with_table_name(name)
-            .with_comment("trustflow batch: one quality verdict per input row")
-            .with_columns(output_fields()?)
-            .with_actions(adds.into_iter().map(Action::Add))
-            .with_save_mode(SaveMode::ErrorIfExists)
-            .await
-            .map_err(delta_error)?;
-        Ok(Written {
-            location: String::new(),
-            format: OutputFormat::Delta,
-            files,
-            bytes,
-            version: table.version(),
-        })
+    let mut tasks = Vec::new();
+    for range in ranges.into_iter().filter(|r| !r.is_empty()) {
+        let (rows, schema, url, options) = (rows.clone(), schema.clone(), url.clone(), storage.to_map());
+        tasks.push(tokio::spawn(async move {
+            let delta_error = |source: DeltaTableError| BatchError::Delta {
+                url: url.to_string(),
+                source: Box::new(source),
+            };
+            let mut writer = RecordBatchWriter::try_new(url.as_str(), schema.clone(), None, Some(options))
+                .map_err(delta_error)?
+                .with_writer_properties(writer_properties()?);
+            for chunk in rows[range].chunks(BATCH_ROWS) {
+                writer.write(rows_to_batch(&schema, chunk)?).await.map_err(delta_error)?;
+            }
+            writer.flush().await.map_err(delta_error)
+        }));
+    }
+    let mut adds = Vec::new();
+    for task in tasks {
+        let joined =
+            task.await.map_err(|e| BatchError::Internal(format!("a Delta writer task failed: {e}")))?;
+        adds.extend(joined?);
+    }
+    let (files, bytes) = (adds.len(), adds.iter().map(|a| a.size.max(0) as u64).sum());
+    let table = DeltaTable::try_from_url_with_storage_options(url.clone(), storage.to_map())
+        .await
+        .map_err(delta_error)?;
+    let table = table
+        .create()
+        .with_table_name(name)
+        .with_comment("trustflow batch: one quality verdict per input row")
+        .with_columns(output_fields()?)
+        .with_actions(adds.into_iter().map(Action::Add))
+        .with_save_mode(SaveMode::ErrorIfExists)
+        .await
+        .map_err(delta_error)?;
+    Ok(Written {
+        location: String::new(),
+        format: OutputFormat::Delta,
+        files,
+        bytes,
+        version: table.version(),
     })
 }
 
@@ -275,27 +405,33 @@ mod tests {
         assert_eq!(big.last().map(|r| r.end), Some(FILE_ROWS * 2 + 1));
     }
 
+    fn check_dir(path: &Path, overwrite: bool) -> Result<Target, BatchError> {
+        check(&Location::Local(path.into()), overwrite, &StorageOptions::default())
+    }
+
     #[test]
     fn output_locations_are_checked() {
         let dir = tempfile::tempdir().unwrap();
         let fresh = dir.path().join("new");
-        assert!(!check(&fresh, false).unwrap().replace);
+        assert!(!check_dir(&fresh, false).unwrap().replace);
         std::fs::create_dir_all(fresh.join("_delta_log")).unwrap();
-        let refused = check(&fresh, false).unwrap_err().to_string();
+        let refused = check_dir(&fresh, false).unwrap_err().to_string();
         assert!(
             refused.contains("already holds a Delta table") && refused.contains("--overwrite"),
             "{refused}"
         );
-        assert!(check(&fresh, true).unwrap().replace);
+        assert!(check_dir(&fresh, true).unwrap().replace);
         let parquet = dir.path().join("pq");
         std::fs::create_dir_all(&parquet).unwrap();
-        assert!(!check(&parquet, false).unwrap().replace, "an empty directory is fine");
+        assert!(!check_dir(&parquet, false).unwrap().replace, "an empty directory is fine");
         std::fs::write(parquet.join("part-00000.parquet"), b"x").unwrap();
-        assert!(check(&parquet, false).unwrap_err().to_string().contains("Parquet files"));
-        assert!(check(&parquet, true).unwrap().replace);
+        assert!(check_dir(&parquet, false).unwrap_err().to_string().contains("Parquet files"));
+        assert!(check_dir(&parquet, true).unwrap().replace);
         std::fs::write(parquet.join("notes.txt"), b"mine").unwrap();
-        assert!(check(&parquet, true).unwrap_err().to_string().contains("never deletes"));
+        assert!(check_dir(&parquet, true).unwrap_err().to_string().contains("never deletes"));
         std::fs::write(dir.path().join("file"), b"x").unwrap();
-        assert!(check(&dir.path().join("file"), true).unwrap_err().to_string().contains("not a directory"));
+        assert!(
+            check_dir(&dir.path().join("file"), true).unwrap_err().to_string().contains("not a directory")
+        );
     }
 }

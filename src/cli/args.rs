@@ -58,9 +58,16 @@ pub struct RunArgs {
     /// Consumer group id (informational: positions live in the output table).
     #[arg(long, value_name = "ID")]
     pub group: Option<String>,
-    /// Output root (a path): the Delta tables quality, quarantine and quality_windows are
-    /// created under it.
-    #[arg(long, value_name = "PATH")]
+    /// Output root: the Delta tables quality, quarantine and quality_windows are created under
+    /// it. A local path or an Azure Blob URL (az://CONTAINER/PATH, abfss://...).
+    ///
+    /// URLs: az://CONTAINER/PATH, or abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/PATH (also
+    /// abfs://, azure://, adl://). Azure credentials come from the environment, never from the
+    /// URL: AZURE_STORAGE_ACCOUNT_NAME with AZURE_STORAGE_ACCOUNT_KEY, or AZURE_STORAGE_SAS_KEY,
+    /// or a service principal (AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_TENANT_ID), or the
+    /// managed identity; AZURE_STORAGE_USE_EMULATOR=true for Azurite (its address in
+    /// AZURITE_BLOB_STORAGE_URL). They are never printed.
+    #[arg(long, value_name = "PATH|URL")]
     pub output: Option<String>,
     /// The pipeline's identity in the table's transaction log.
     #[arg(long, value_name = "ID")]
@@ -158,9 +165,18 @@ pub struct BatchArgs {
     /// directory of *.parquet files. Other names are recognised by their first bytes.
     #[arg(long, value_name = "PATH")]
     pub input: PathBuf,
-    /// Output directory (local): a new Delta table, or Parquet files with --format parquet.
-    #[arg(long, value_name = "DIR")]
-    pub output: PathBuf,
+    /// Output directory: a new Delta table, or Parquet files with --format parquet. A local
+    /// path or an Azure Blob URL (az://CONTAINER/PATH, abfss://...).
+    ///
+    /// URLs: az://CONTAINER/PATH, or abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/PATH (also
+    /// abfs://, azure://, adl://); both formats are written through the object store. Azure
+    /// credentials come from the environment, never from the URL: AZURE_STORAGE_ACCOUNT_NAME
+    /// with AZURE_STORAGE_ACCOUNT_KEY, or AZURE_STORAGE_SAS_KEY, or a service principal
+    /// (AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_TENANT_ID), or the managed identity;
+    /// AZURE_STORAGE_USE_EMULATOR=true for Azurite (its address in AZURITE_BLOB_STORAGE_URL).
+    /// They are never printed.
+    #[arg(long, value_name = "DIR|URL")]
+    pub output: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Delta)]
     pub format: OutputFormat,
@@ -171,7 +187,8 @@ pub struct BatchArgs {
     #[arg(long, value_name = "MS")]
     pub now: Option<i64>,
     /// Rejected input records, one JSON object each: {"line", "error", "text"} for JSON lines,
-    /// {"file", "row", "error"} for Parquet (default: <DIR>.rejects.jsonl beside the output).
+    /// {"file", "row", "error"} for Parquet (default: <DIR>.rejects.jsonl beside a local output,
+    /// <NAME>.rejects.jsonl in the working directory for a URL output).
     #[arg(long, value_name = "PATH")]
     pub rejects: Option<PathBuf>,
     /// Worker threads for the quality graph and the writers.

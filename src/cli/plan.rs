@@ -9,6 +9,7 @@ use crate::batch::BatchJob;
 use crate::config::{ConfigError, PipelineSpec};
 use crate::dataflow::horizon::Horizon;
 use crate::generate::{GeneratorConfig, Timeline};
+use crate::location::{Location, StorageOptions};
 use crate::source::KafkaSettings;
 
 /// A flag value that does not make sense, with the reason.
@@ -34,6 +35,10 @@ impl PlanError {
 pub struct RunPlan {
     /// The spec after flags were applied.
     pub spec: PipelineSpec,
+    /// The output root, parsed from the spec's (or --output's) text.
+    pub output: Location,
+    /// Object store settings for a URL output root, from the environment (redacted in Debug).
+    pub storage: StorageOptions,
     /// The brokers, or `None` for the in-process demo cluster.
     pub brokers: Option<String>,
     /// Extra librdkafka properties (spec first, then flags).
@@ -86,6 +91,8 @@ impl RunPlan {
             Ok(horizon) => horizon,
             Err(e) => return Err(PlanError::new(format!("--horizon: {e}"))),
         };
+        let output =
+            Location::parse(&spec.sink.output).map_err(|e| PlanError::new(format!("--output: {e}")))?;
 
         let mut kafka_options: Vec<(String, String)> =
             spec.source.kafka.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -96,6 +103,8 @@ impl RunPlan {
             ));
         }
         Ok(RunPlan {
+            storage: output.storage_from_env(),
+            output,
             bounded: args.stop_at_end || args.brokers.is_none(),
             schema_registry: args.schema_registry,
             brokers: args.brokers,
@@ -197,10 +206,12 @@ impl BatchPlan {
     pub fn from_args(args: BatchArgs) -> Result<BatchPlan, PlanError> {
         let timely = ClusterArgs { workers: args.workers, processes: 1, process: 0, hostfile: None }
             .timely_config()?;
+        let output = Location::parse(&args.output).map_err(|e| PlanError::new(format!("--output: {e}")))?;
         let job = BatchJob {
-            rejects: args.rejects.unwrap_or_else(|| BatchJob::default_rejects(&args.output)),
+            rejects: args.rejects.unwrap_or_else(|| BatchJob::default_rejects(&output)),
             input: args.input,
-            output: args.output,
+            storage: output.storage_from_env(),
+            output,
             format: args.format,
             overwrite: args.overwrite,
             now_ms: args.now.unwrap_or_else(wall_clock_ms),
@@ -371,6 +382,32 @@ mod tests {
         assert!(batch_plan(&["--input", "a", "--output", "b", "-w", "0"]).is_err());
         assert!(batch_plan(&["--input", "a", "--output", "b", "--format", "csv"]).is_err());
         assert!(batch_plan(&["--input", "a"]).is_err(), "--output is required");
+    }
+
+    #[test]
+    fn output_urls_are_parsed_and_checked() {
+        let plan = run_plan(&["--output", "az://trustflow/runs//2024/"]).unwrap();
+        assert_eq!(plan.output.join("quality").to_string(), "az://trustflow/runs/2024/quality");
+        assert!(format!("{plan:?}").contains("storage"));
+        let error = run_plan(&["--output", "s3://bucket/x"]).unwrap_err().to_string();
+        assert!(error.contains("--output") && error.contains("unsupported scheme"), "{error}");
+        let batch = batch_plan(&["--input", "in.jsonl", "--output", "abfss://c/lake/out/"]).unwrap();
+        assert_eq!(batch.job.output.to_string(), "abfss://c/lake/out");
+        assert_eq!(batch.job.rejects, PathBuf::from("out.rejects.jsonl"), "rejects stay local");
+        let root = batch_plan(&["--input", "in.jsonl", "--output", "az://c/"]).unwrap_err().to_string();
+        assert!(root.contains("inside the container"), "{root}");
+    }
+
+    #[test]
+    fn output_help_names_urls_and_credentials() {
+        use clap::CommandFactory;
+        let mut cli = Cli::command();
+        for command in ["run", "batch"] {
+            let help = cli.find_subcommand_mut(command).unwrap().render_long_help().to_string();
+            for needle in ["az://CONTAINER/PATH", "abfss://", "AZURE_STORAGE_ACCOUNT_KEY", "never printed"] {
+                assert!(help.contains(needle), "`{command} --help` lacks {needle}:\n{help}");
+            }
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ use super::summary::{SideTableStats, TableStats};
 use crate::dataflow::horizon::LateEvent;
 use crate::dataflow::quality::QualityRow;
 use crate::dataflow::windows::WindowMetrics;
+use crate::location::{Location, StorageOptions};
 use crate::sink::{ChangeTable, DeltaSink, LateChanges, QualityChanges, QuarantineChanges, WindowChanges};
 
 /// Changes of one output that reached the committing worker, by epoch, and how far the graph
@@ -105,27 +106,32 @@ impl Outputs {
 }
 
 /// The tables a run writes, under its output root.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TablePaths {
     /// The quality verdicts (the main table).
-    pub quality: String,
+    pub quality: Location,
     /// Quarantined verdicts.
-    pub quarantine: String,
+    pub quarantine: Location,
     /// Dashboard window metrics.
-    pub windows: String,
+    pub windows: Location,
     /// Rows set aside by the event-time horizon.
-    pub late: String,
+    pub late: Location,
 }
 
 impl TablePaths {
-    /// The tables under `root` (a path or URL).
-    pub fn under(root: &str) -> TablePaths {
-        let root = root.trim_end_matches('/');
+    /// The tables under `root` (a local directory or an Azure Blob URL).
+    pub fn under(root: &Location) -> TablePaths {
         TablePaths {
-            quality: format!("{root}/quality"),
-            quarantine: format!("{root}/quarantine"),
-            windows: format!("{root}/quality_windows"),
-            late: format!("{root}/late_events"),
+            quality: root.join("quality"),
+            quarantine: root.join("quarantine"),
+            windows: root.join("quality_windows"),
+            late: root.join("late_events"),
         }
+    }
+
+    /// Every table a run may write.
+    pub fn all(&self) -> [&Location; 4] {
+        [&self.quality, &self.quarantine, &self.windows, &self.late]
     }
 }
 
@@ -149,8 +155,13 @@ pub struct Committer {
     last_progress: Instant,
 }
 
-fn open<T: ChangeTable>(runtime: &Runtime, url: &str, app_id: &str) -> Result<DeltaSink<T>, PipelineError> {
-    let sink = runtime.block_on(DeltaSink::<T>::open(url, app_id))?;
+fn open<T: ChangeTable>(
+    runtime: &Runtime,
+    table: &Location,
+    app_id: &str,
+    storage: &StorageOptions,
+) -> Result<DeltaSink<T>, PipelineError> {
+    let sink = runtime.block_on(DeltaSink::<T>::open_with_storage(&table.table_uri(), app_id, storage))?;
     if let Some(epoch) = sink.last_committed_epoch() {
         return Err(PipelineError::AlreadyStarted {
             table: sink.table_url().to_string(),
@@ -163,12 +174,14 @@ fn open<T: ChangeTable>(runtime: &Runtime, url: &str, app_id: &str) -> Result<De
 
 impl Committer {
     /// Opens (or creates) the tables, refusing any that already holds epochs of `app_id`
-    /// (resuming is the exactly-once issue's work). The late-events table is opened only
-    /// when `with_late` (the run has a horizon). `retained` counts the rows in the graph's
-    /// state; the committer samples it, with the process's memory, after every commit.
+    /// (resuming is the exactly-once issue's work). `storage` holds the object store settings
+    /// (credentials) for URL tables. The late-events table is opened only when `with_late`
+    /// (the run has a horizon). `retained` counts the rows in the graph's state; the
+    /// committer samples it, with the process's memory, after every commit.
     pub fn open(
         tables: &TablePaths,
         app_id: &str,
+        storage: &StorageOptions,
         with_late: bool,
         retained: Retained,
     ) -> Result<Committer, PipelineError> {
@@ -176,10 +189,14 @@ impl Committer {
             .enable_all()
             .build()
             .map_err(PipelineError::Runtime)?;
-        let quality = open::<QualityChanges>(&runtime, &tables.quality, app_id)?;
-        let quarantine = open::<QuarantineChanges>(&runtime, &tables.quarantine, app_id)?;
-        let windows = open::<WindowChanges>(&runtime, &tables.windows, app_id)?;
-        let late = if with_late { Some(open::<LateChanges>(&runtime, &tables.late, app_id)?) } else { None };
+        let quality = open::<QualityChanges>(&runtime, &tables.quality, app_id, storage)?;
+        let quarantine = open::<QuarantineChanges>(&runtime, &tables.quarantine, app_id, storage)?;
+        let windows = open::<WindowChanges>(&runtime, &tables.windows, app_id, storage)?;
+        let late = if with_late {
+            Some(open::<LateChanges>(&runtime, &tables.late, app_id, storage)?)
+        } else {
+            None
+        };
         let stats = TableStats {
             table: quality.table_url().to_string(),
             quarantine: SideTableStats { table: quarantine.table_url().to_string(), ..Default::default() },
@@ -259,5 +276,30 @@ impl Committer {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_go_under_the_root_whatever_its_slashes() {
+        for root in ["az://trustflow/runs/a", "az://trustflow/runs/a/", "az://trustflow//runs/a//"] {
+            let tables = TablePaths::under(&Location::parse(root).unwrap());
+            let names = tables.all().map(|t| t.to_string());
+            assert_eq!(
+                names,
+                [
+                    "az://trustflow/runs/a/quality",
+                    "az://trustflow/runs/a/quarantine",
+                    "az://trustflow/runs/a/quality_windows",
+                    "az://trustflow/runs/a/late_events"
+                ],
+                "{root}"
+            );
+        }
+        let local = TablePaths::under(&Location::parse("out/").unwrap());
+        assert_eq!(local.quality.table_uri(), "out/quality");
     }
 }

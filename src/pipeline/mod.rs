@@ -25,6 +25,7 @@ pub use memory::StateStats;
 pub use summary::{RunSummary, SideTableStats, TableStats};
 
 use crate::codec::SchemaResolver;
+use crate::location::{Location, StorageOptions};
 use crate::source::KafkaSettings;
 
 /// Everything a run needs, validated.
@@ -38,9 +39,11 @@ pub struct PipelineConfig {
     pub dead_letter_topic: String,
     /// Consumer group id (informational: offsets are never committed to Kafka).
     pub group: String,
-    /// The output root (path or URL): the tables `quality`, `quarantine` and
-    /// `quality_windows` are created under it.
-    pub output: String,
+    /// The output root (a local directory or an Azure Blob URL): the tables `quality`,
+    /// `quarantine` and `quality_windows` are created under it.
+    pub output: Location,
+    /// Object store settings (credentials) for a URL output root; never printed.
+    pub storage: StorageOptions,
     /// The expectations that route verdicts (warn, drop, quarantine, fail).
     pub expectations: Vec<crate::dataflow::expectations::Expectation>,
     /// The pipeline's identity in the table's transaction log.

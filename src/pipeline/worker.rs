@@ -58,7 +58,8 @@ pub(super) fn run_worker(
     let outputs = Rc::new(RefCell::new(Outputs::default()));
     let mut committer = if index == 0 {
         let tables = TablePaths::under(&config.output);
-        Some(Committer::open(&tables, &config.app_id, config.horizon.is_some(), retained.clone())?)
+        let with_late = config.horizon.is_some();
+        Some(Committer::open(&tables, &config.app_id, &config.storage, with_late, retained.clone())?)
     } else {
         None
     };

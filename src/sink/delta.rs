@@ -25,6 +25,7 @@ use super::changelog::{ChangeTable, QualityChanges};
 use super::decode::{ChangeRow, batch_to_changes};
 use super::error::SinkError;
 use super::table::{COMMIT_INFO_KEY, create, find_info, schema_difference, writer_properties};
+use crate::location::{StorageOptions, register_object_stores};
 
 /// What one epoch's commit did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,14 +76,29 @@ impl<T: ChangeTable> std::fmt::Debug for DeltaSink<T> {
 impl<T: ChangeTable> DeltaSink<T> {
     /// Opens the changelog table at `url` (a local path, created if missing, or a URL such as
     /// `file:///..` or `az://..`), creating it if it has no log yet, for application `app_id`.
-    /// An existing table must have exactly the changelog schema.
+    /// An existing table must have exactly the changelog schema. Object store settings come
+    /// from the environment (deltalake reads `AZURE_*` itself); see
+    /// [`open_with_storage`](Self::open_with_storage) to pass them.
     pub async fn open(url: &str, app_id: &str) -> Result<DeltaSink<T>, SinkError> {
+        Self::open_with_storage(url, app_id, &StorageOptions::default()).await
+    }
+
+    /// [`open`](Self::open) with object store settings (credentials) for a URL table; the
+    /// environment fills in what `storage` leaves out.
+    pub async fn open_with_storage(
+        url: &str,
+        app_id: &str,
+        storage: &StorageOptions,
+    ) -> Result<DeltaSink<T>, SinkError> {
+        register_object_stores();
         let table_url = ensure_table_uri(url).map_err(|source| SinkError::InvalidLocation {
             url: url.to_string(),
             source: Box::new(source),
         })?;
         let open_error = |source| SinkError::Open { url: table_url.to_string(), source: Box::new(source) };
-        let mut table = DeltaTable::try_from_url(table_url.clone()).await.map_err(open_error)?;
+        let mut table = DeltaTable::try_from_url_with_storage_options(table_url.clone(), storage.to_map())
+            .await
+            .map_err(open_error)?;
         let fields = T::fields()?;
         if table.version().is_none() {
             table = create(&table, &table_url, fields.clone(), T::COMMENT).await.map_err(open_error)?;

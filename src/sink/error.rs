@@ -157,7 +157,7 @@ impl SinkError {
 }
 
 /// Whether a deltalake error is transient: I/O and storage failures, lost commit races.
-fn delta_is_retryable(error: &DeltaTableError) -> bool {
+pub(crate) fn delta_is_retryable(error: &DeltaTableError) -> bool {
     match error {
         DeltaTableError::ObjectStore { source } => store_is_retryable(source),
         DeltaTableError::Io { .. } | DeltaTableError::VersionAlreadyExists(_) => true,
@@ -168,13 +168,21 @@ fn delta_is_retryable(error: &DeltaTableError) -> bool {
             TransactionError::ObjectStore { source } => store_is_retryable(source),
             _ => false,
         },
+        // delta-kernel (reading the log) wraps object store errors without exposing them as a
+        // source, and deltalake does not re-export its error type: its message is the clue.
+        DeltaTableError::KernelError(kernel) => {
+            kernel.to_string().starts_with("Error interacting with object store")
+                && !crate::location::is_access_denied(error)
+        }
         _ => false,
     }
 }
 
-/// Object store errors worth retrying: the generic (HTTP, network, I/O) and join errors.
-fn store_is_retryable(error: &ObjectStoreError) -> bool {
+/// Object store errors worth retrying: the generic (HTTP, network, I/O) and join errors,
+/// unless the store refused the credentials.
+pub(crate) fn store_is_retryable(error: &ObjectStoreError) -> bool {
     matches!(error, ObjectStoreError::Generic { .. } | ObjectStoreError::JoinError { .. })
+        && !crate::location::is_access_denied(error)
 }
 
 #[cfg(test)]

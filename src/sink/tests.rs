@@ -227,3 +227,24 @@ async fn file_urls_and_bad_values() {
     assert!(sink.commit_epoch(1, &[]).await.is_ok());
     assert!(matches!(sink.commit_epoch(u64::MAX, &[]).await, Err(SinkError::EpochOutOfRange { .. })));
 }
+
+/// Issue 4: an account key given to the sink appears in neither the error nor its `Debug`
+/// when the store cannot be reached (no retries, so the test does not wait).
+#[tokio::test]
+async fn storage_credentials_never_reach_errors() {
+    let key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+    let storage = crate::location::StorageOptions::from_vars([
+        ("AZURE_STORAGE_ACCOUNT_NAME".to_owned(), "devstoreaccount1".to_owned()),
+        ("AZURE_STORAGE_ACCOUNT_KEY".to_owned(), key.to_owned()),
+        ("AZURE_STORAGE_ENDPOINT".to_owned(), "http://127.0.0.1:9/devstoreaccount1".to_owned()),
+        ("AZURE_STORAGE_USE_EMULATOR".to_owned(), "false".to_owned()),
+    ])
+    .with("azure_allow_http", "true")
+    .with("max_retries", "0");
+    let error =
+        QualitySink::open_with_storage("az://trustflow/x/quality", "app", &storage).await.unwrap_err();
+    let text = format!("{error} | {error:?} | {storage:?}");
+    assert!(text.contains("az://trustflow/x/quality"), "{text}");
+    assert!(!text.contains(key), "{text}");
+    assert!(matches!(error, SinkError::Open { .. }) && error.is_retryable(), "{text}");
+}

@@ -1,6 +1,7 @@
-//! Shared helpers: the binary, the real Kafka broker, the Python reader of Delta tables.
+//! Shared helpers: the binary, the real Kafka broker, Azurite, the Python reader of Delta tables.
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -17,11 +18,23 @@ pub fn root() -> PathBuf {
 
 /// Runs the trustflow binary with `args`, panicking with its output if it fails.
 pub fn trustflow(args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_trustflow"))
+    trustflow_env(args, &[])
+}
+
+/// Runs the trustflow binary with `args` and the extra environment `env`, whatever its outcome.
+pub fn run_trustflow(args: &[&str], env: &[(String, String)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trustflow"))
         .args(args)
         .env("RUST_LOG", "warn,trustflow=info")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
-        .expect("cannot start the trustflow binary");
+        .expect("cannot start the trustflow binary")
+}
+
+/// Runs the trustflow binary with `args` and the extra environment `env`, panicking with its
+/// output if it fails.
+pub fn trustflow_env(args: &[&str], env: &[(String, String)]) -> Output {
+    let output = run_trustflow(args, env);
     assert!(
         output.status.success(),
         "trustflow {args:?} failed ({}):\nstdout:\n{}\nstderr:\n{}",
@@ -34,9 +47,15 @@ pub fn trustflow(args: &[&str]) -> Output {
 
 /// Runs a script under `scripts/` and returns its stdout's last line.
 fn script(name: &str, args: &[&str]) -> String {
+    script_output(name, args, &[]).lines().last().unwrap_or_default().trim().to_owned()
+}
+
+/// Runs a script under `scripts/` with the extra environment `env`; returns its stdout.
+fn script_output(name: &str, args: &[&str], env: &[(&str, &str)]) -> String {
     let output = Command::new("bash")
         .arg(root().join("scripts").join(name))
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .unwrap_or_else(|e| panic!("cannot run scripts/{name}: {e}"));
     assert!(
@@ -45,7 +64,7 @@ fn script(name: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    String::from_utf8_lossy(&output.stdout).lines().last().unwrap_or_default().trim().to_owned()
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// The real Kafka broker: `TRUSTFLOW_TEST_BROKERS` if the test command started one, else
@@ -60,6 +79,35 @@ pub fn kafka() -> &'static str {
     })
 }
 
+/// Azurite, the Azure Blob emulator, with the container `trustflow`.
+pub struct Azurite {
+    /// The blob service's address, e.g. `http://127.0.0.1:10000`.
+    pub url: String,
+    /// The environment that points object_store at it (the emulator's public dev account),
+    /// for child processes: `scripts/azurite.sh env`.
+    pub env: Vec<(String, String)>,
+}
+
+/// Azurite: `TRUSTFLOW_TEST_AZURITE` (its URL) if the test command started it, else started
+/// here with `scripts/azurite.sh start` (idempotent). The tests pass [`Azurite::env`] to the
+/// processes they start rather than changing this process's environment.
+pub fn azurite() -> &'static Azurite {
+    static AZURITE: OnceLock<Azurite> = OnceLock::new();
+    AZURITE.get_or_init(|| {
+        let url = std::env::var("TRUSTFLOW_TEST_AZURITE").unwrap_or_else(|_| {
+            script("azurite.sh", &["start"]);
+            format!("http://127.0.0.1:{}", std::env::var("AZURITE_PORT").as_deref().unwrap_or("10000"))
+        });
+        let port = url.rsplit(':').next().unwrap_or("10000").trim_end_matches('/').to_owned();
+        let env = script_output("azurite.sh", &["env"], &[("AZURITE_PORT", &port)])
+            .lines()
+            .filter_map(|line| line.strip_prefix("export ")?.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Azurite { url, env }
+    })
+}
+
 /// The Python interpreter of the test virtualenv (deltalake, pyarrow), set up on first use.
 pub fn python() -> &'static str {
     static PYTHON: OnceLock<String> = OnceLock::new();
@@ -68,17 +116,24 @@ pub fn python() -> &'static str {
 
 /// What `scripts/read_delta.py` reports about a table (with `--rows`: the consolidated rows).
 pub fn read_delta(table: &Path, rows: bool) -> Value {
-    read_table(table, rows, false)
+    read_table(table.as_os_str(), rows, false, &[])
 }
 
 /// What `scripts/read_delta.py --parquet` reports about a directory of Parquet files (pyarrow).
 pub fn read_parquet(dir: &Path, rows: bool) -> Value {
-    read_table(dir, rows, true)
+    read_table(dir.as_os_str(), rows, true, &[])
 }
 
-fn read_table(table: &Path, rows: bool, parquet: bool) -> Value {
+/// [`read_delta`] (or with `parquet`, [`read_parquet`]) of a table at a URL, with the
+/// environment `env` (its object store settings).
+pub fn read_url(url: &str, rows: bool, parquet: bool, env: &[(String, String)]) -> Value {
+    read_table(url.as_ref(), rows, parquet, env)
+}
+
+fn read_table(table: &OsStr, rows: bool, parquet: bool, env: &[(String, String)]) -> Value {
     let mut command = Command::new(python());
     command.arg(root().join("scripts/read_delta.py")).arg(table);
+    command.envs(env.iter().map(|(k, v)| (k, v)));
     if rows {
         command.arg("--rows");
     }
