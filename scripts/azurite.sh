@@ -123,9 +123,11 @@ start() {
   nohup node "$PREFIX/node_modules/azurite/dist/src/blob/main.js" \
     --blobHost 127.0.0.1 --blobPort "$PORT" --location "$DATA_DIR" \
     --skipApiVersionCheck --loose --disableTelemetry >"$LOG_FILE" 2>&1 </dev/null &
-  echo $! >"$PID_FILE"
+  local pid=$!
+  echo "$pid" >"$PID_FILE"
   while ((SECONDS - t0 < START_TIMEOUT)); do
-    if ! pid_alive; then log "Azurite exited during startup"; log_tail; exit 1; fi
+    # kill -0, not pid_alive: until nohup has exec'd node, the child's command line is ours.
+    if ! kill -0 "$pid" 2>/dev/null; then log "Azurite exited during startup"; log_tail; exit 1; fi
     if answers; then
       create_container "$CONTAINER" || { log_tail; stop; exit 1; }
       log "started pid $(cat "$PID_FILE") on $URL in $((SECONDS - t0))s (log: $LOG_FILE)"

@@ -162,9 +162,11 @@ start() {
   nohup java -Xms256m -Xmx1G -XX:+UseG1GC -Djava.awt.headless=true ${KAFKA_JVM_OPTS:-} \
     -Dlog4j2.configurationFile="$RUN_DIR/log4j2.properties" -cp "$LIBS/*" \
     kafka.Kafka "$RUN_DIR/server.properties" >"$LOG_FILE" 2>&1 </dev/null &
-  echo $! >"$PID_FILE"
+  local pid=$!
+  echo "$pid" >"$PID_FILE"
   while ((SECONDS - t0 < START_TIMEOUT)); do
-    if ! pid_alive; then log "broker exited during startup"; log_tail; exit 1; fi
+    # kill -0, not pid_alive: until nohup has exec'd java, the child's command line is ours.
+    if ! kill -0 "$pid" 2>/dev/null; then log "broker exited during startup"; log_tail; exit 1; fi
     if answers; then log "started pid $(cat "$PID_FILE") on $BOOTSTRAP in $((SECONDS - t0))s (log: $LOG_FILE)"; return 0; fi
     sleep 1
   done
