@@ -159,6 +159,17 @@ mod tests {
     }
 
     #[test]
+    fn horizons_are_durations() {
+        assert_eq!(PipelineSpec::builtin().unwrap().horizon, None);
+        let spec = PipelineSpec::parse(&DEFAULT_SPEC.replace("# horizon: 7d", "horizon: 7d"), "t").unwrap();
+        assert_eq!(spec.horizon.as_deref(), Some("7d"));
+        let err = PipelineSpec::parse(&DEFAULT_SPEC.replace("# horizon: 7d", "horizon: a week"), "t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("horizon") && err.contains("a week"), "{err}");
+    }
+
+    #[test]
     fn unknown_keys_are_errors() {
         let text = DEFAULT_SPEC.replace("epoch_ms: 1000", "epoch_ms: 1000\nepoch_msec: 5");
         let err = PipelineSpec::parse(&text, "t").unwrap_err().to_string();
