@@ -227,7 +227,7 @@ fn buffer<'scope, R>(
 /// the epoch of the rows they cover.
 struct SourceProgress {
     /// Per partition: the largest timestamp (at or before "now") read in the current epoch,
-    /// and whether its end has been reported.
+    /// and whether it was reported idle (read to its end) last.
     partitions: BTreeMap<i32, (Option<i64>, bool)>,
     /// Whether every partition has been announced.
     registered: bool,
@@ -249,15 +249,16 @@ impl SourceProgress {
     }
 
     /// Sends the current epoch's marks: every partition in the first epoch (a partition not
-    /// read yet holds event time back), then those that delivered rows or reached their end.
+    /// read yet holds event time back), then those that delivered rows or became idle or
+    /// active again (an idle partition, read to its end, does not hold event time back).
     fn send(&mut self, marks: &mut InputHandleVec<u64, Mark>, reader: &KafkaReader) {
         let first = !std::mem::replace(&mut self.registered, true);
-        for (partition, (max, ended)) in &mut self.partitions {
-            let finished = !*ended && reader.partition_finished(*partition);
-            if first || max.is_some() || finished {
-                marks.send(Mark { source: i64::from(*partition), max_ts: max.take(), finished });
+        for (partition, (max, idle)) in &mut self.partitions {
+            let now_idle = reader.partition_idle(*partition);
+            if first || max.is_some() || now_idle != *idle {
+                marks.send(Mark { source: i64::from(*partition), max_ts: max.take(), finished: now_idle });
             }
-            *ended |= finished;
+            *idle = now_idle;
         }
     }
 }

@@ -49,6 +49,8 @@ pub struct KafkaReader {
     topic: String,
     /// Partitions not yet read to the end (only tracked when reading a bounded range).
     open: BTreeSet<i32>,
+    /// Partitions whose last event was their end: caught up, idle until a record arrives.
+    caught_up: BTreeSet<i32>,
     bounded: bool,
 }
 
@@ -68,7 +70,9 @@ impl KafkaReader {
                 ("group.id", group),
                 ("enable.auto.commit", "false"),
                 ("enable.auto.offset.store", "false"),
-                ("enable.partition.eof", if bounded { "true" } else { "false" }),
+                // Bounded runs end at the partitions' ends; unbounded ones learn which
+                // partitions are caught up (idle), so that they do not hold event time back.
+                ("enable.partition.eof", "true"),
                 ("auto.offset.reset", "earliest"),
                 ("isolation.level", "read_committed"),
                 ("fetch.wait.max.ms", "10"),
@@ -87,6 +91,7 @@ impl KafkaReader {
             consumer,
             topic: topic.to_owned(),
             open: if bounded { partitions.iter().copied().collect() } else { BTreeSet::new() },
+            caught_up: BTreeSet::new(),
             bounded,
         })
     }
@@ -96,9 +101,10 @@ impl KafkaReader {
         self.bounded && self.open.is_empty()
     }
 
-    /// Whether a bounded reader has read `partition` to its end (never for unbounded).
-    pub fn partition_finished(&self, partition: i32) -> bool {
-        self.bounded && !self.open.contains(&partition)
+    /// Whether `partition` has nothing more to read for now: a bounded reader has read it to
+    /// its end, or an unbounded one reached its end and no record has arrived since.
+    pub fn partition_idle(&self, partition: i32) -> bool {
+        if self.bounded { !self.open.contains(&partition) } else { self.caught_up.contains(&partition) }
     }
 
     /// Hands up to `max` records to `each`, waiting at most `timeout` for the first one.
@@ -116,6 +122,7 @@ impl KafkaReader {
             wait = Duration::ZERO;
             match result {
                 Ok(message) => {
+                    self.caught_up.remove(&message.partition());
                     each(SourceMessage {
                         topic: message.topic(),
                         partition: message.partition(),
@@ -127,6 +134,7 @@ impl KafkaReader {
                 }
                 Err(KafkaError::PartitionEOF(partition)) => {
                     self.open.remove(&partition);
+                    self.caught_up.insert(partition);
                 }
                 Err(source) => return Err(SourceError::Consume { topic: self.topic.clone(), source }),
             }

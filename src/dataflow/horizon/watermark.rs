@@ -22,7 +22,8 @@ pub struct Mark {
     pub source: i64,
     /// Its largest timestamp at or before "now" read in the epoch, if any.
     pub max_ts: Option<i64>,
-    /// It has been read to its end: it no longer holds event time back.
+    /// It has been read to its end (for now: a record arriving later makes it active again
+    /// with its next mark). While it is, it does not hold event time back.
     pub finished: bool,
 }
 
@@ -73,7 +74,7 @@ impl Sources {
         for mark in marks {
             let entry = self.by_source.entry(mark.source).or_insert((None, false));
             entry.0 = entry.0.max(mark.max_ts);
-            entry.1 |= mark.finished;
+            entry.1 = mark.finished;
         }
         let mut active = self.by_source.values().filter(|(_, finished)| !finished).map(|(ts, _)| *ts);
         let candidate = match active.next() {
