@@ -2,10 +2,12 @@
 //!
 //! Every worker owns a share of the topic's partitions ([`crate::source::partitions_for_worker`]),
 //! decodes what it reads, dead-letters what it cannot decode, and feeds transactions into the
-//! graph stamped with the current epoch. The verdicts are routed by the spec's expectations
+//! graph stamped with the current epoch. With a horizon, it also reports each partition's
+//! event-time progress, and the graph keeps only the history within the horizon (rows that
+//! arrive beyond it go to `late_events`). The verdicts are routed by the spec's expectations
 //! and summarised into dashboard windows. Worker 0 receives every output change, and once
 //! every output's frontier passes an epoch, commits that epoch to each table that changed
-//! (`quality`, `quarantine`, `quality_windows` under the output root) as one Delta
+//! (`quality`, `quarantine`, `quality_windows`, `late_events` under the output root) as one Delta
 //! transaction per table, tagged with the pipeline's app id and the epoch number. An epoch
 //! holding a verdict that fails a `fail` expectation is not committed: the run stops.
 
@@ -40,7 +42,8 @@ pub struct PipelineConfig {
     /// Consumer group id (informational: offsets are never committed to Kafka).
     pub group: String,
     /// The output root (a local directory or an Azure Blob URL): the tables `quality`,
-    /// `quarantine` and `quality_windows` are created under it.
+    /// `quarantine` and `quality_windows` (and `late_events` with a horizon) are created
+    /// under it.
     pub output: Location,
     /// Object store settings (credentials) for a URL output root; never printed.
     pub storage: StorageOptions,
