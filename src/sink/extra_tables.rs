@@ -19,18 +19,47 @@ use crate::dataflow::windows::WindowMetrics;
 pub const FAILED_RULES: &str = "failed_rules";
 
 /// The change columns, as every changelog ends.
-pub(super) fn change_fields() -> [StructField; 2] {
+fn change_fields() -> [StructField; 2] {
     [StructField::new(CHANGE_TYPE, DataType::STRING, false), StructField::new(EPOCH, DataType::LONG, false)]
 }
 
-pub(super) fn arrow_error(
+fn arrow_error(
     context: &'static str,
 ) -> impl Fn(deltalake::arrow::error::ArrowError) -> SinkError {
     move |source| SinkError::Arrow { context, source }
 }
 
-pub(super) fn epoch_i64(epoch: u64) -> Result<i64, SinkError> {
+fn epoch_i64(epoch: u64) -> Result<i64, SinkError> {
     i64::try_from(epoch).map_err(|_| SinkError::EpochOutOfRange { epoch })
+}
+
+/// The first `keep` columns of the quality table, then `extra`, then the change columns.
+pub(super) fn quality_fields_then(
+    keep: usize,
+    extra: Vec<StructField>,
+) -> Result<Vec<StructField>, SinkError> {
+    let mut fields = QualityChanges::fields()?;
+    fields.truncate(keep);
+    fields.extend(extra);
+    fields.extend(change_fields());
+    Ok(fields)
+}
+
+/// `rows` encoded as the quality table encodes them, its first `keep` columns, then `extra`,
+/// then the change columns: a side table that shares the quality table's leading columns.
+pub(super) fn quality_batch_then(
+    schema: &SchemaRef,
+    epoch: u64,
+    rows: &[(QualityRow, isize)],
+    keep: usize,
+    extra: Vec<ArrayRef>,
+    context: &'static str,
+) -> Result<RecordBatch, SinkError> {
+    let quality = QualityChanges::to_batch(&QualityChanges::arrow_schema()?, epoch, rows)?;
+    let mut columns: Vec<ArrayRef> = quality.columns()[..keep].to_vec();
+    columns.extend(extra);
+    columns.extend_from_slice(&quality.columns()[OUTPUT_COLUMNS..]);
+    RecordBatch::try_new(schema.clone(), columns).map_err(arrow_error(context))
 }
 
 /// Verdicts that failed a `quarantine` expectation: the quality columns, `failed_rules`
@@ -43,11 +72,8 @@ impl ChangeTable for QuarantineChanges {
          expectation, with the expectations they failed (failed_rules)";
 
     fn fields() -> Result<Vec<StructField>, SinkError> {
-        let mut fields = QualityChanges::fields()?;
-        fields.truncate(OUTPUT_COLUMNS);
-        fields.push(StructField::new(FAILED_RULES, ArrayType::new(DataType::STRING, false), true));
-        fields.extend(change_fields());
-        Ok(fields)
+        let failed = StructField::new(FAILED_RULES, ArrayType::new(DataType::STRING, false), true);
+        quality_fields_then(OUTPUT_COLUMNS, vec![failed])
     }
 
     fn to_batch(
@@ -57,7 +83,6 @@ impl ChangeTable for QuarantineChanges {
     ) -> Result<RecordBatch, SinkError> {
         let rows: Vec<(QualityRow, isize)> =
             changes.iter().map(|((row, _), diff)| (row.clone(), *diff)).collect();
-        let quality = QualityChanges::to_batch(&QualityChanges::arrow_schema()?, epoch, &rows)?;
         let list_field = match schema.field(OUTPUT_COLUMNS).data_type() {
             ArrowType::List(field) => field.clone(),
             other => return Err(SinkError::internal(format!("failed_rules is {other}, not a list"))),
@@ -71,10 +96,15 @@ impl ChangeTable for QuarantineChanges {
                 failed.append(true);
             }
         }
-        let mut columns: Vec<ArrayRef> = quality.columns()[..OUTPUT_COLUMNS].to_vec();
-        columns.push(Arc::new(failed.finish()));
-        columns.extend_from_slice(&quality.columns()[OUTPUT_COLUMNS..]);
-        RecordBatch::try_new(schema.clone(), columns).map_err(arrow_error("building the quarantine batch"))
+        let failed: ArrayRef = Arc::new(failed.finish());
+        quality_batch_then(
+            schema,
+            epoch,
+            &rows,
+            OUTPUT_COLUMNS,
+            vec![failed],
+            "building the quarantine batch",
+        )
     }
 }
 

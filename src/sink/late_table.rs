@@ -7,10 +7,9 @@ use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::arrow::record_batch::RecordBatch;
 use deltalake::kernel::{DataType, StructField};
 
-use super::changelog::{ChangeTable, QualityChanges};
-use super::columns::OUTPUT_COLUMNS;
+use super::changelog::ChangeTable;
 use super::error::SinkError;
-use super::extra_tables::{arrow_error, change_fields};
+use super::extra_tables::{quality_batch_then, quality_fields_then};
 use crate::dataflow::horizon::LateEvent;
 use crate::dataflow::quality::rules::verdict;
 
@@ -28,12 +27,11 @@ impl ChangeTable for LateChanges {
          of the quality graph, with the reason and the cutoff of their epoch";
 
     fn fields() -> Result<Vec<StructField>, SinkError> {
-        let mut fields = QualityChanges::fields()?;
-        fields.truncate(RECORD_COLUMNS);
-        fields.push(StructField::new("reason", DataType::STRING, false));
-        fields.push(StructField::new("cutoff", DataType::LONG, true));
-        fields.extend(change_fields());
-        Ok(fields)
+        let extra = vec![
+            StructField::new("reason", DataType::STRING, false),
+            StructField::new("cutoff", DataType::LONG, true),
+        ];
+        quality_fields_then(RECORD_COLUMNS, extra)
     }
 
     fn to_batch(
@@ -45,7 +43,6 @@ impl ChangeTable for LateChanges {
         // whose other columns are dropped.
         let rows: Vec<_> =
             changes.iter().map(|(late, diff)| (verdict(late.row.clone(), None, true, 0), *diff)).collect();
-        let quality = QualityChanges::to_batch(&QualityChanges::arrow_schema()?, epoch, &rows)?;
         let count: usize = changes.iter().map(|(_, d)| d.unsigned_abs()).sum();
         let mut reasons = StringBuilder::with_capacity(count, count * 14);
         let mut cutoffs = Int64Builder::with_capacity(count);
@@ -55,10 +52,7 @@ impl ChangeTable for LateChanges {
                 cutoffs.append_option(late.cutoff_ms);
             }
         }
-        let mut columns: Vec<ArrayRef> = quality.columns()[..RECORD_COLUMNS].to_vec();
-        columns.push(Arc::new(reasons.finish()));
-        columns.push(Arc::new(cutoffs.finish()));
-        columns.extend_from_slice(&quality.columns()[OUTPUT_COLUMNS..]);
-        RecordBatch::try_new(schema.clone(), columns).map_err(arrow_error("building the late-events batch"))
+        let extra: Vec<ArrayRef> = vec![Arc::new(reasons.finish()), Arc::new(cutoffs.finish())];
+        quality_batch_then(schema, epoch, &rows, RECORD_COLUMNS, extra, "building the late-events batch")
     }
 }
