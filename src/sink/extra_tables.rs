@@ -23,9 +23,7 @@ fn change_fields() -> [StructField; 2] {
     [StructField::new(CHANGE_TYPE, DataType::STRING, false), StructField::new(EPOCH, DataType::LONG, false)]
 }
 
-fn arrow_error(
-    context: &'static str,
-) -> impl Fn(deltalake::arrow::error::ArrowError) -> SinkError {
+fn arrow_error(context: &'static str) -> impl Fn(deltalake::arrow::error::ArrowError) -> SinkError {
     move |source| SinkError::Arrow { context, source }
 }
 
