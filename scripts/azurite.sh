@@ -29,6 +29,8 @@
 #   (trustflow), AZURITE_DATA_DIR (default: <cache>/azurite/run-<port>/data, wiped on every
 #   start), AZURITE_START_TIMEOUT (seconds, 60), TRUSTFLOW_CACHE.
 set -euo pipefail
+# shellcheck source=scripts/service.sh
+source "$(dirname "${BASH_SOURCE[0]}")/service.sh"
 
 AZURITE_VERSION="${AZURITE_VERSION:-3.35.0}"
 STORAGE_BLOB_VERSION="12.32.0"
@@ -141,19 +143,7 @@ start() {
   exit 1
 }
 
-stop() {
-  if ! pid_alive; then rm -f "$PID_FILE"; log "not running"; return 0; fi
-  local pid i
-  pid="$(cat "$PID_FILE")"
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 40; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.25
-  done
-  if kill -0 "$pid" 2>/dev/null; then log "pid $pid ignored TERM; killing"; kill -KILL "$pid" 2>/dev/null || true; fi
-  rm -f "$PID_FILE"
-  log "stopped pid $pid"
-}
+stop() { stop_service 40 0.25; }
 
 env_lines() {
   printf 'export %s=%q\n' \

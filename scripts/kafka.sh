@@ -21,6 +21,8 @@
 #   KAFKA_CONTROLLER_PORT (9093), KAFKA_DATA_DIR (default: <cache>/kafka/run-<port>/data,
 #   wiped on every start), KAFKA_START_TIMEOUT (seconds, 90), TRUSTFLOW_CACHE.
 set -euo pipefail
+# shellcheck source=scripts/service.sh
+source "$(dirname "${BASH_SOURCE[0]}")/service.sh"
 
 KAFKA_VERSION="${KAFKA_VERSION:-4.4.0}"
 LOG4J_VERSION="2.24.3"
@@ -176,19 +178,7 @@ start() {
   exit 1
 }
 
-stop() {
-  if ! pid_alive; then rm -f "$PID_FILE"; log "not running"; return 0; fi
-  local pid i
-  pid="$(cat "$PID_FILE")"
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 60; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.5
-  done
-  if kill -0 "$pid" 2>/dev/null; then log "pid $pid ignored TERM; killing"; kill -KILL "$pid" 2>/dev/null || true; fi
-  rm -f "$PID_FILE"
-  log "stopped pid $pid"
-}
+stop() { stop_service 60 0.5; }
 
 case "${1:-}" in
   start) start ;;

@@ -8,11 +8,11 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use differential_dataflow::input::Input;
-use differential_dataflow::{ExchangeData, VecCollection};
+use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
 use timely::dataflow::InputHandleVec;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
-use timely::dataflow::operators::vec::Input as _;
+use timely::dataflow::operators::vec::{Input as _, ToStream};
 use timely::worker::Worker;
 
 use super::PipelineConfig;
@@ -75,9 +75,10 @@ pub(super) fn run_worker(
                 let bounded = quality_within_marks(transactions, marks, now_ms, horizon);
                 (bounded.verdicts, bounded.late, bounded.retained)
             }
-            // Without a horizon nothing is late, and the graph holds every row.
+            // Without a horizon nothing is late (an empty, closed stream), and the graph
+            // holds every row.
             None => {
-                let late = transactions.clone().flat_map(|_| None::<LateEvent>);
+                let late = Vec::<(LateEvent, u64, isize)>::new().to_stream(scope).as_collection();
                 (quality(transactions.clone(), now_ms), late, transactions)
             }
         };
@@ -103,7 +104,8 @@ pub(super) fn run_worker(
     let mut dead_letters = DeadLetters::new(&config.kafka, &config.dead_letter_topic)?;
     let mut decoder = Decoder::new(config.registry.clone());
     let mut counters = Counters::default();
-    let mut progress = SourceProgress::new(&mine);
+    // Event-time progress per partition, only where a horizon needs it (off the hot path otherwise).
+    let mut progress = horizon.map(|_| SourceProgress::new(&mine));
 
     let mut epoch: u64 = 1;
     input.advance_to(epoch);
@@ -118,7 +120,9 @@ pub(super) fn run_worker(
                 Ok(decoded) => match decoded.record {
                     Record::Transaction(row) => {
                         counters.transactions += 1;
-                        if let Some(ts) = row.timestamp.filter(|ts| *ts <= now_ms) {
+                        if let (Some(progress), Some(ts)) =
+                            (progress.as_mut(), row.timestamp.filter(|ts| *ts <= now_ms))
+                        {
                             progress.read(message.partition, ts);
                         }
                         input.insert(row);
@@ -151,7 +155,9 @@ pub(super) fn run_worker(
             return Err(e);
         }
         if epoch_started.elapsed() >= config.epoch {
-            progress.send(&mut marks_input, &reader);
+            if let Some(progress) = progress.as_mut() {
+                progress.send(&mut marks_input, &reader);
+            }
             epoch += 1;
             input.advance_to(epoch);
             marks_input.advance_to(epoch);
@@ -166,7 +172,9 @@ pub(super) fn run_worker(
             committer.commit_ready(&outputs)?;
         }
     }
-    progress.send(&mut marks_input, &reader);
+    if let Some(progress) = progress.as_mut() {
+        progress.send(&mut marks_input, &reader);
+    }
     drop(input);
     drop(marks_input);
     loop {
