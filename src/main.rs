@@ -151,7 +151,7 @@ fn run(plan: RunPlan) -> anyhow::Result<()> {
         // Python's deltalake reads the same AZURE_* variables for a URL table.
         let environment = if plan.output.local_path().is_none() { " (same AZURE_* environment)" } else { "" };
         println!(
-            "read it with   python3 -c \"import deltalake; print(deltalake.DeltaTable('{}').to_pyarrow_table().num_rows)\"{environment}",
+            "read it with   python3 -c \"import deltalake as d; print(d.QueryBuilder().register('t', d.DeltaTable('{}')).execute('select _change_type, count(*) from t group by 1').read_all())\"{environment}",
             table.table
         );
     }

@@ -54,7 +54,9 @@ def read_actual(path, fmt):
     if fmt == "delta":
         from deltalake import DeltaTable  # only needed for Delta input
 
-        return DeltaTable(path).to_pyarrow_table(), "delta"
+        # On the calling thread: the dataset scanner's threads can abort the interpreter at
+        # exit (apache/arrow#34314), see scripts/read_delta.py.
+        return DeltaTable(path).to_pyarrow_dataset().to_table(use_threads=False), "delta"
     if os.path.isdir(os.path.join(path, "_delta_log")):
         print("compare.py: warning: reading a Delta table's directory as plain Parquet "
               "(removed files included); use --actual-format delta", file=sys.stderr)
