@@ -16,6 +16,16 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${TRUSTFLOW_CACHE:-$HOME/.cache/tru
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 step() { printf '\n== %s (%s)\n' "$*" "$(date +%T)"; }
 
+# Cargo's fingerprints of this package are relative to the clone and go by file times, so a
+# clone at another path with older files would reuse the other clone's build, whose
+# env!("CARGO_MANIFEST_DIR") points at the other path: rebuild the crate when the clone changed.
+CLONE_STAMP="$CARGO_TARGET_DIR/.trustflow-clone"
+if [[ "$(cat "$CLONE_STAMP" 2>/dev/null)" != "$PWD" ]]; then
+  mkdir -p "$CARGO_TARGET_DIR"
+  touch src/lib.rs src/main.rs
+  printf '%s\n' "$PWD" >"$CLONE_STAMP"
+fi
+
 step "toolchain"
 cargo --version
 rustc --version
