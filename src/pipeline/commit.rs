@@ -7,9 +7,12 @@ use std::time::{Duration, Instant};
 use differential_dataflow::consolidation::consolidate;
 use tokio::runtime::Runtime;
 
+use super::PipelineConfig;
 use super::error::PipelineError;
 use super::memory::{Retained, StateStats};
+use super::resume::{Position, Resume, commit_info};
 use super::summary::{SideTableStats, TableStats};
+use super::worker::REPLAY_INTERRUPTED;
 use crate::dataflow::horizon::LateEvent;
 use crate::dataflow::quality::QualityRow;
 use crate::dataflow::windows::WindowMetrics;
@@ -23,11 +26,13 @@ pub struct Pending<R> {
     pub by_epoch: BTreeMap<u64, Vec<(R, isize)>>,
     /// The output's frontier: epochs before every element are complete.
     pub frontier: Vec<u64>,
+    /// Changes at earlier epochs are dropped on arrival (a resumed run's replayed state).
+    pub keep_from: u64,
 }
 
 impl<R> Default for Pending<R> {
     fn default() -> Self {
-        Pending { by_epoch: BTreeMap::new(), frontier: vec![0] }
+        Pending { by_epoch: BTreeMap::new(), frontier: vec![0], keep_from: 0 }
     }
 }
 
@@ -62,9 +67,25 @@ pub struct Outputs {
     pub outcomes: Pending<((String, bool), isize)>,
     /// Rows the horizon kept out of the graph.
     pub late: Pending<LateEvent>,
+    /// Per partition, the offset after the last record read, at the epoch that read it.
+    pub positions: Pending<(i32, i64)>,
 }
 
 impl Outputs {
+    /// Buffers that drop every change before `epoch`.
+    pub fn discarding_before(epoch: u64) -> Outputs {
+        let mut outputs = Outputs::default();
+        outputs.quality.keep_from = epoch;
+        outputs.quarantine.keep_from = epoch;
+        outputs.dropped.keep_from = epoch;
+        outputs.fatal.keep_from = epoch;
+        outputs.windows.keep_from = epoch;
+        outputs.outcomes.keep_from = epoch;
+        outputs.late.keep_from = epoch;
+        outputs.positions.keep_from = epoch;
+        outputs
+    }
+
     /// The oldest epoch with buffered changes, if every output has passed it.
     fn next_complete(&self) -> Option<u64> {
         let epoch = [
@@ -75,6 +96,7 @@ impl Outputs {
             self.windows.by_epoch.first_key_value().map(|(e, _)| *e),
             self.outcomes.by_epoch.first_key_value().map(|(e, _)| *e),
             self.late.by_epoch.first_key_value().map(|(e, _)| *e),
+            self.positions.by_epoch.first_key_value().map(|(e, _)| *e),
         ]
         .into_iter()
         .flatten()
@@ -85,7 +107,8 @@ impl Outputs {
             && self.fatal.complete(epoch)
             && self.windows.complete(epoch)
             && self.outcomes.complete(epoch)
-            && self.late.complete(epoch);
+            && self.late.complete(epoch)
+            && self.positions.complete(epoch);
         complete.then_some(epoch)
     }
 
@@ -99,6 +122,7 @@ impl Outputs {
             &self.windows.frontier,
             &self.outcomes.frontier,
             &self.late.frontier,
+            &self.positions.frontier,
         ]
         .iter()
         .any(|frontier| frontier.iter().any(|f| *f < before))
@@ -147,6 +171,12 @@ pub struct Committer {
     windows: DeltaSink<WindowChanges>,
     /// The late-events table, for runs with a horizon.
     late: Option<DeltaSink<LateChanges>>,
+    /// The topic read, recorded with each commit.
+    topic: String,
+    /// The source position of the main table's last commit.
+    position: Position,
+    /// A worker stopped before its replay ended: nothing more may be committed.
+    halted: bool,
     /// What has been committed so far.
     pub stats: TableStats,
     /// The graph's state, sampled at each commit.
@@ -161,30 +191,30 @@ fn open<T: ChangeTable>(
     app_id: &str,
     storage: &StorageOptions,
 ) -> Result<DeltaSink<T>, PipelineError> {
-    let sink = runtime.block_on(DeltaSink::<T>::open_with_storage(&table.table_uri(), app_id, storage))?;
-    if let Some(epoch) = sink.last_committed_epoch() {
-        return Err(PipelineError::AlreadyStarted {
-            table: sink.table_url().to_string(),
-            app_id: app_id.to_owned(),
-            epoch,
-        });
-    }
-    Ok(sink)
+    Ok(runtime.block_on(DeltaSink::<T>::open_with_storage(&table.table_uri(), app_id, storage))?)
+}
+
+/// Whether `sink` has not committed `epoch` yet (a resumed run redoes the last committed
+/// epoch of the main table for the sinks that missed it).
+fn missing<T: ChangeTable>(sink: &DeltaSink<T>, epoch: u64) -> bool {
+    sink.last_committed_epoch().is_none_or(|last| last < epoch)
 }
 
 impl Committer {
-    /// Opens (or creates) the tables, refusing any that already holds epochs of `app_id`
-    /// (resuming is the exactly-once issue's work). `storage` holds the object store settings
-    /// (credentials) for URL tables. The late-events table is opened only when `with_late`
-    /// (the run has a horizon). `retained` counts the rows in the graph's state; the
-    /// committer samples it, with the process's memory, after every commit.
+    /// Opens (or creates) the tables for `config`'s app id and object store settings. A
+    /// fresh run finds no epoch of the app in the main table; a resumed run (`resume`) finds
+    /// exactly the epoch it resumes from, and no other table ahead of it. The late-events
+    /// table is opened only when `with_late` (the run has a horizon). `retained` counts the
+    /// rows in the graph's state; the committer samples it, with the process's memory, after
+    /// every commit.
     pub fn open(
         tables: &TablePaths,
-        app_id: &str,
-        storage: &StorageOptions,
+        config: &PipelineConfig,
         with_late: bool,
         retained: Retained,
+        resume: Option<&Resume>,
     ) -> Result<Committer, PipelineError> {
+        let (app_id, storage) = (config.app_id.as_str(), &config.storage);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -197,8 +227,23 @@ impl Committer {
         } else {
             None
         };
+        let resumed = resume.map(|r| r.last.epoch);
+        let others = [
+            quarantine.last_committed_epoch(),
+            windows.last_committed_epoch(),
+            late.as_ref().and_then(DeltaSink::last_committed_epoch),
+        ];
+        if quality.last_committed_epoch() != resumed || others.iter().any(|e| *e > resumed) {
+            return Err(PipelineError::ConcurrentRun {
+                table: quality.table_url().to_string(),
+                app_id: app_id.to_owned(),
+                expected: resumed,
+                found: others.into_iter().chain([quality.last_committed_epoch()]).max().flatten(),
+            });
+        }
         let stats = TableStats {
             table: quality.table_url().to_string(),
+            version: quality.version(),
             quarantine: SideTableStats { table: quarantine.table_url().to_string(), ..Default::default() },
             windows: SideTableStats { table: windows.table_url().to_string(), ..Default::default() },
             late: SideTableStats {
@@ -213,6 +258,9 @@ impl Committer {
             quarantine,
             windows,
             late,
+            topic: config.topic.clone(),
+            position: resume.map(|r| r.last.clone()).unwrap_or_default(),
+            halted: false,
             stats,
             state: StateStats::starting_now(),
             retained,
@@ -220,14 +268,19 @@ impl Committer {
         })
     }
 
-    /// Commits every epoch that all outputs have passed, oldest first; each table gets one
-    /// commit per epoch in which it changed. An epoch with a row failing a `fail` expectation
-    /// is not committed at all: the run stops with the expectation and the record.
+    /// Commits every epoch that all outputs have passed, oldest first. Each epoch that read
+    /// records or changed any table is one commit of the main table, carrying the source
+    /// offsets, followed by one commit of each side table it changed: the main table is the
+    /// run's position. An epoch with a row failing a `fail` expectation is not committed at
+    /// all: the run stops with the expectation and the record.
     pub fn commit_ready(&mut self, outputs: &RefCell<Outputs>) -> Result<(), PipelineError> {
         loop {
             let mut outputs = outputs.borrow_mut();
             let Some(epoch) = outputs.next_complete() else { return Ok(()) };
+            let positions = outputs.positions.take(epoch);
+            self.halted |= positions.iter().any(|((p, o), d)| (*p, *o) == REPLAY_INTERRUPTED && *d > 0);
             if let Some(((row, expectation), _)) = outputs.fatal.take(epoch).into_iter().find(|(_, d)| *d > 0)
+                && !self.halted
             {
                 return Err(PipelineError::ExpectationFailed { expectation, record: Box::new(row.record) });
             }
@@ -238,24 +291,41 @@ impl Committer {
             let outcomes = outputs.outcomes.take(epoch);
             let late = outputs.late.take(epoch);
             drop(outputs);
+            if self.halted {
+                continue;
+            }
+            let mut offsets = self.position.offsets.clone();
+            for ((partition, next), diff) in positions {
+                if diff > 0 {
+                    let entry = offsets.entry(partition).or_default();
+                    *entry = (*entry).max(next);
+                }
+            }
+            let side_changes = !quarantine.is_empty() || !windows.is_empty() || !late.is_empty();
+            if missing(&self.quality, epoch)
+                && (!quality.is_empty() || side_changes || offsets != self.position.offsets)
+            {
+                let current = Position { epoch, offsets };
+                let info = commit_info(&self.topic, &current, Some(&self.position).filter(|p| p.epoch > 0));
+                let outcome =
+                    self.runtime.block_on(self.quality.commit_epoch_with_info(epoch, &quality, info))?;
+                self.stats.record(outcome.version, outcome.rows, &quality);
+                self.position = current;
+            }
             for (((name, passed), verdicts), diff) in outcomes {
                 let entry = self.stats.expectations.entry(name).or_default();
                 let slot = if passed { &mut entry.passed } else { &mut entry.failed };
                 *slot += verdicts as i64 * diff as i64;
             }
-            if !quality.is_empty() {
-                let outcome = self.runtime.block_on(self.quality.commit_epoch(epoch, &quality))?;
-                self.stats.record(outcome.version, outcome.rows, &quality);
-            }
-            if !quarantine.is_empty() {
+            if !quarantine.is_empty() && missing(&self.quarantine, epoch) {
                 let outcome = self.runtime.block_on(self.quarantine.commit_epoch(epoch, &quarantine))?;
                 self.stats.quarantine.record(outcome.version, outcome.rows, &quarantine);
             }
-            if !windows.is_empty() {
+            if !windows.is_empty() && missing(&self.windows, epoch) {
                 let outcome = self.runtime.block_on(self.windows.commit_epoch(epoch, &windows))?;
                 self.stats.windows.record(outcome.version, outcome.rows, &windows);
             }
-            if let Some(sink) = self.late.as_mut().filter(|_| !late.is_empty()) {
+            if let Some(sink) = self.late.as_mut().filter(|s| !late.is_empty() && missing(s, epoch)) {
                 let outcome = self.runtime.block_on(sink.commit_epoch(epoch, &late))?;
                 self.stats.late.record(outcome.version, outcome.rows, &late);
                 for (event, diff) in &late {
@@ -276,6 +346,12 @@ impl Committer {
                 );
             }
         }
+    }
+
+    /// Whether a worker stopped before the state was rebuilt, so that nothing after the
+    /// resumed epoch was committed.
+    pub fn halted(&self) -> bool {
+        self.halted
     }
 }
 

@@ -21,19 +21,61 @@ pub enum PipelineError {
     /// The schema registry could not be loaded or asked.
     #[error(transparent)]
     Registry(#[from] RegistryError),
-    /// The output table already holds epochs of this pipeline: resuming is not supported yet,
-    /// and starting over would write every event twice.
+    /// The main table holds epochs of this pipeline, but resuming from them is not possible.
     #[error(
-        "table {table} already holds epochs up to {epoch} of pipeline `{app_id}`; resuming is not supported \
-         yet, so this run would write those events twice: choose a new --output or --app-id"
+        "table {table} holds epochs up to {epoch} of pipeline `{app_id}`, and {reason}: choose a new \
+         --output or --app-id to start over"
     )]
-    AlreadyStarted {
+    CannotResume {
         /// The table.
         table: String,
         /// The pipeline's app id.
         app_id: String,
         /// The last committed epoch.
         epoch: u64,
+        /// Why not.
+        reason: String,
+    },
+    /// The tables changed between reading the position and opening them, or a side table
+    /// is ahead of the main table: another run of the same pipeline is writing.
+    #[error(
+        "table {table}: expected pipeline `{app_id}` at epoch {expected:?}, found {found:?}; is another run \
+         with the same --app-id writing to this output?"
+    )]
+    ConcurrentRun {
+        /// The main table.
+        table: String,
+        /// The pipeline's app id.
+        app_id: String,
+        /// The epoch the run resumes from (`None`: a fresh run).
+        expected: Option<u64>,
+        /// The newest epoch found.
+        found: Option<u64>,
+    },
+    /// The main table's last commit does not say where its input ended.
+    #[error("table {table}: the commit of epoch {epoch} cannot be resumed from: {reason}")]
+    InvalidPosition {
+        /// The table.
+        table: String,
+        /// The last committed epoch.
+        epoch: u64,
+        /// What is wrong with its metadata.
+        reason: String,
+    },
+    /// Replaying the topic to the committed position found fewer records than were committed.
+    #[error(
+        "cannot replay topic `{topic}` partition {partition}: it ends at offset {end}, but the committed \
+         epochs read it up to {target} (was the topic recreated or truncated by retention?)"
+    )]
+    ReplayShort {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// Where reading it ended.
+        end: i64,
+        /// The committed offset.
+        target: i64,
     },
     /// A verdict failed an expectation whose action is `fail`; its epoch was not committed.
     #[error("expectation `{expectation}` failed (action: fail) for record {record:?}")]
@@ -67,7 +109,10 @@ impl PipelineError {
             PipelineError::Sink(e) => e.is_retryable(),
             PipelineError::Registry(e) => e.is_retryable(),
             PipelineError::Codec(e) => e.is_retryable(),
-            PipelineError::AlreadyStarted { .. }
+            PipelineError::CannotResume { .. }
+            | PipelineError::InvalidPosition { .. }
+            | PipelineError::ReplayShort { .. }
+            | PipelineError::ConcurrentRun { .. }
             | PipelineError::ExpectationFailed { .. }
             | PipelineError::Cluster(_)
             | PipelineError::Runtime(_)

@@ -14,6 +14,7 @@
 mod commit;
 mod error;
 mod memory;
+pub mod resume;
 mod summary;
 mod worker;
 
@@ -73,9 +74,14 @@ pub fn run(config: PipelineConfig, timely: timely::Config) -> Result<RunSummary,
     let shared = Arc::new(Mutex::new(RunSummary::default()));
     let totals = shared.clone();
     let retained = memory::Retained::default();
-    let guards =
-        timely::execute(timely, move |worker| worker::run_worker(worker, &config, &totals, retained.clone()))
-            .map_err(PipelineError::Cluster)?;
+    let resume = resume_point(&config)?.map(Arc::new);
+    if let Some(resume) = &resume {
+        tracing::info!(epoch = resume.last.epoch, offsets = ?resume.last.offsets, "resuming after the last committed epoch");
+    }
+    let guards = timely::execute(timely, move |worker| {
+        worker::run_worker(worker, &config, &totals, retained.clone(), resume.as_deref())
+    })
+    .map_err(PipelineError::Cluster)?;
     let mut first_error = None;
     for (index, result) in guards.join().into_iter().enumerate() {
         match result {
@@ -94,4 +100,36 @@ pub fn run(config: PipelineConfig, timely: timely::Config) -> Result<RunSummary,
     let mut summary = shared.lock().map(|s| s.clone()).unwrap_or_default();
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// Where this run starts: after the last epoch the main table holds for the app id, or (no
+/// such epoch) at the beginning. Every process reads it itself, before any table is created.
+fn resume_point(config: &PipelineConfig) -> Result<Option<resume::Resume>, PipelineError> {
+    let table = TablePaths::under(&config.output).quality;
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(PipelineError::Runtime)?;
+    let position = runtime.block_on(crate::sink::committed_position(
+        &table.table_uri(),
+        &config.app_id,
+        &config.storage,
+    ))?;
+    let Some((epoch, info)) = position else { return Ok(None) };
+    let cannot = |reason: String| PipelineError::CannotResume {
+        table: table.to_string(),
+        app_id: config.app_id.clone(),
+        epoch,
+        reason,
+    };
+    if config.horizon.is_some() {
+        return Err(cannot(
+            "a run with an event-time horizon cannot resume yet (which rows are late depends on each \
+             epoch's boundaries, which a replay does not reproduce)"
+                .to_owned(),
+        ));
+    }
+    let resume = resume::Resume::from_info(&table.to_string(), epoch, &info)?;
+    if resume.topic != config.topic {
+        return Err(cannot(format!("they were read from topic `{}`, not `{}`", resume.topic, config.topic)));
+    }
+    Ok(Some(resume))
 }

@@ -106,6 +106,13 @@ pub struct RunSummary {
     pub horizon: Option<String>,
     /// Rows held in the graph's state and what they cost (sampled by the committing worker).
     pub state: Option<StateStats>,
+    /// The committed epoch this run resumed after, if it resumed.
+    pub resumed_after: Option<u64>,
+    /// Records fed at already committed epochs to rebuild the state (counted in `events_in`).
+    pub replayed_events: u64,
+    /// The run stopped before it had replayed to the committed position, so it committed
+    /// nothing.
+    pub replay_interrupted: bool,
 }
 
 impl RunSummary {
@@ -134,6 +141,20 @@ impl fmt::Display for RunSummary {
         )?;
         for (reason, count) in &self.dead_lettered {
             writeln!(f, "  dead letter  {reason}: {count}")?;
+        }
+        if let Some(epoch) = self.resumed_after {
+            writeln!(
+                f,
+                "resumed        after committed epoch {epoch}: {} records replayed to rebuild the state; the \
+                 counts below are what this run added",
+                self.replayed_events
+            )?;
+        }
+        if self.replay_interrupted {
+            writeln!(
+                f,
+                "stopped        before the replay reached the committed position: nothing was committed"
+            )?;
         }
         if let Some(table) = &self.table {
             writeln!(

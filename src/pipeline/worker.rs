@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use differential_dataflow::input::Input;
+use differential_dataflow::input::{Input, InputSession};
 use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
 use timely::dataflow::InputHandleVec;
 use timely::dataflow::channels::pact::Exchange;
@@ -19,6 +19,7 @@ use super::PipelineConfig;
 use super::commit::{Committer, Outputs, Pending, TablePaths};
 use super::error::PipelineError;
 use super::memory::Retained;
+use super::resume::Resume;
 use super::summary::RunSummary;
 use crate::codec::{Decoder, wire};
 use crate::dataflow::expectations::route;
@@ -41,6 +42,8 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
 struct Counters {
     events: u64,
     transactions: u64,
+    /// Records fed at already committed epochs, to rebuild the state.
+    replayed: u64,
     dead_lettered: BTreeMap<String, u64>,
 }
 
@@ -50,16 +53,28 @@ pub(super) fn run_worker(
     config: &PipelineConfig,
     totals: &Mutex<RunSummary>,
     retained: Retained,
+    resume: Option<&Resume>,
 ) -> Result<(), PipelineError> {
     let index = worker.index();
     let peers = worker.peers();
     // Ask the brokers first: a missing topic should not leave empty tables behind.
     let partitions = config.kafka.partitions(&config.topic)?;
-    let outputs = Rc::new(RefCell::new(Outputs::default()));
+    if let Some(resume) = resume
+        && let Some(partition) = resume.last.offsets.keys().find(|p| !partitions.contains(p))
+    {
+        return Err(PipelineError::ReplayShort {
+            topic: config.topic.clone(),
+            partition: *partition,
+            end: 0,
+            target: resume.target(*partition),
+        });
+    }
+    // Changes of epochs before the last committed one are replayed state, never written.
+    let outputs = Rc::new(RefCell::new(Outputs::discarding_before(resume.map_or(0, |r| r.last.epoch))));
     let mut committer = if index == 0 {
         let tables = TablePaths::under(&config.output);
         let with_late = config.horizon.is_some();
-        Some(Committer::open(&tables, &config.app_id, &config.storage, with_late, retained.clone())?)
+        Some(Committer::open(&tables, config, with_late, retained.clone(), resume)?)
     } else {
         None
     };
@@ -67,8 +82,10 @@ pub(super) fn run_worker(
     let now_ms = config.now_ms;
     let expectations = config.expectations.clone();
     let horizon = config.horizon;
-    let (mut input, mut marks_input) = worker.dataflow::<u64, _, _>(|scope| {
+    let (mut input, mut marks_input, mut positions_input) = worker.dataflow::<u64, _, _>(|scope| {
         let (input, transactions) = scope.new_collection::<Transaction, isize>();
+        let (positions_input, positions) = scope.new_collection::<(i32, i64), isize>();
+        buffer(positions, &outputs, |o| &mut o.positions);
         let (marks_input, marks) = scope.new_input::<Mark>();
         let (verdicts, late, held) = match horizon {
             Some(horizon) => {
@@ -93,7 +110,7 @@ pub(super) fn run_worker(
         buffer(routed.fatal, &outputs, |o| &mut o.fatal);
         buffer(windows, &outputs, |o| &mut o.windows);
         buffer(routed.outcomes, &outputs, |o| &mut o.outcomes);
-        (input, marks_input)
+        (input, marks_input, positions_input)
     });
     // The buffers' frontiers are the graph's progress, as seen after the exchange.
     let lagging = |target: u64| outputs.borrow().in_progress(target);
@@ -107,14 +124,47 @@ pub(super) fn run_worker(
     // Event-time progress per partition, only where a horizon needs it (off the hot path otherwise).
     let mut progress = horizon.map(|_| SourceProgress::new(&mine));
 
-    let mut epoch: u64 = 1;
-    input.advance_to(epoch);
-    marks_input.advance_to(epoch);
+    // New epochs follow the last committed one. A resumed run first feeds what the committed
+    // epochs read at those epochs (see `resume`), holding its inputs there until every one of
+    // its partitions is replayed to the committed offset.
+    let mut epoch: u64 = resume.map_or(1, |r| r.last.epoch + 1);
+    let mut replaying: BTreeMap<i32, i64> = mine
+        .iter()
+        .filter_map(|p| resume.map(|r| (*p, r.target(*p))))
+        .filter(|(_, target)| *target > 0)
+        .collect();
+    let start = resume.filter(|_| !replaying.is_empty()).map_or(epoch, Resume::first_epoch);
+    input.advance_to(start);
+    marks_input.advance_to(start);
+    positions_input.advance_to(start);
+    // (A session moves its handle's time only when it flushes.)
+    input.flush();
+    positions_input.flush();
+    // Partitions wait while others replay, so that the first new epoch stays small.
+    let waiting: Vec<i32> = mine.iter().copied().filter(|p| !replaying.contains_key(p)).collect();
+    if !replaying.is_empty() {
+        reader.pause(&waiting)?;
+    }
+    let mut replayed_now = Vec::new();
+    // Per partition, the offset after the last record read, and whether it moved this epoch.
+    let mut next_offsets: BTreeMap<i32, (i64, bool)> = BTreeMap::new();
     let mut epoch_started = Instant::now();
     while !reader.finished() && !config.stop.load(Ordering::Relaxed) {
         let mut failure = None;
         reader.poll_batch(POLL_BATCH, Duration::from_millis(2), |message| {
             counters.events += 1;
+            next_offsets.insert(message.partition, (message.offset + 1, true));
+            let at = match resume.and_then(|r| r.replay_epoch(message.partition, message.offset)) {
+                Some(at) => {
+                    counters.replayed += 1;
+                    at
+                }
+                None => epoch,
+            };
+            if replaying.get(&message.partition).is_some_and(|target| message.offset + 1 >= *target) {
+                replaying.remove(&message.partition);
+                replayed_now.push(message.partition);
+            }
             let payload = message.payload.unwrap_or_default();
             let rejection = match decoder.decode(payload) {
                 Ok(decoded) => match decoded.record {
@@ -125,7 +175,7 @@ pub(super) fn run_worker(
                         {
                             progress.read(message.partition, ts);
                         }
-                        input.insert(row);
+                        input.update_at(row, at, 1);
                         return;
                     }
                     other => Rejection {
@@ -154,18 +204,48 @@ pub(super) fn run_worker(
         if let Some(e) = failure {
             return Err(e);
         }
-        if epoch_started.elapsed() >= config.epoch {
+        if let Some((partition, target)) = replaying.iter().find(|(p, _)| reader.partition_idle(**p)) {
+            return Err(PipelineError::ReplayShort {
+                topic: config.topic.clone(),
+                partition: *partition,
+                end: next_offsets.get(partition).map_or(0, |(next, _)| *next),
+                target: *target,
+            });
+        }
+        if !replaying.is_empty() && !replayed_now.is_empty() {
+            reader.pause(&replayed_now)?;
+        }
+        replayed_now.clear();
+        if replaying.is_empty() && input.time() < &epoch {
+            reader.resume(&mine)?;
+            tracing::info!(
+                worker = index,
+                replayed = counters.replayed,
+                "replayed to the committed position"
+            );
+            input.advance_to(epoch);
+            marks_input.advance_to(epoch);
+            positions_input.advance_to(epoch);
+            input.flush();
+            positions_input.flush();
+            epoch_started = Instant::now();
+        }
+        if replaying.is_empty() && epoch_started.elapsed() >= config.epoch {
             if let Some(progress) = progress.as_mut() {
                 progress.send(&mut marks_input, &reader);
             }
+            send_positions(&mut positions_input, &mut next_offsets, epoch);
             epoch += 1;
             input.advance_to(epoch);
             marks_input.advance_to(epoch);
+            positions_input.advance_to(epoch);
             input.flush();
+            positions_input.flush();
             epoch_started = Instant::now();
         }
         worker.step();
-        while lagging(epoch.saturating_sub(MAX_EPOCHS_IN_FLIGHT)) {
+        // (While replaying, the inputs hold the frontier at the replayed epochs on purpose.)
+        while replaying.is_empty() && lagging(epoch.saturating_sub(MAX_EPOCHS_IN_FLIGHT)) {
             worker.step();
         }
         if let Some(committer) = committer.as_mut() {
@@ -175,8 +255,20 @@ pub(super) fn run_worker(
     if let Some(progress) = progress.as_mut() {
         progress.send(&mut marks_input, &reader);
     }
+    if replaying.is_empty() {
+        send_positions(&mut positions_input, &mut next_offsets, epoch);
+    } else if let Some(resume) = resume {
+        // Stopped before the state was rebuilt: no later epoch may be committed.
+        tracing::warn!(
+            worker = index,
+            "stopped while replaying: nothing after epoch {} is committed",
+            resume.last.epoch
+        );
+        positions_input.update_at(REPLAY_INTERRUPTED, resume.last.epoch, 1);
+    }
     drop(input);
     drop(marks_input);
+    drop(positions_input);
     loop {
         if let Some(committer) = committer.as_mut() {
             committer.commit_ready(&outputs)?;
@@ -192,17 +284,37 @@ pub(super) fn run_worker(
     totals.workers += 1;
     totals.events_in += counters.events;
     totals.transactions += counters.transactions;
+    totals.replayed_events += counters.replayed;
+    totals.resumed_after = resume.map(|r| r.last.epoch);
     for (reason, count) in counters.dead_lettered {
         *totals.dead_lettered.entry(reason).or_default() += count;
     }
     if let Some(mut committer) = committer {
         // The last retirements change no table, so sample the state once more at the end.
         committer.state.sample(retained.get());
+        totals.replay_interrupted = committer.halted();
         totals.table = Some(committer.stats);
         totals.state = Some(committer.state);
     }
     totals.horizon = config.horizon.map(|h| h.to_string());
     Ok(())
+}
+
+/// The position a worker reports when it stops before its replay ends: epochs after the
+/// resumed one must not be committed, their state being incomplete.
+pub(super) const REPLAY_INTERRUPTED: (i32, i64) = (-1, 0);
+
+/// Reports, at `epoch`, the offsets after the last record read of the partitions that moved.
+fn send_positions(
+    positions: &mut InputSession<u64, (i32, i64), isize>,
+    next_offsets: &mut BTreeMap<i32, (i64, bool)>,
+    epoch: u64,
+) {
+    for (partition, (next, moved)) in next_offsets.iter_mut() {
+        if std::mem::take(moved) {
+            positions.update_at((*partition, *next), epoch, 1);
+        }
+    }
 }
 
 /// Gathers `collection`'s changes on worker 0 into the output buffer that `select` names,
@@ -223,7 +335,9 @@ fn buffer<'scope, R>(
             let pending = select(&mut outputs);
             input.for_each(|_, data| {
                 for (row, epoch, diff) in data.drain(..) {
-                    pending.by_epoch.entry(epoch).or_default().push((row, diff));
+                    if epoch >= pending.keep_from {
+                        pending.by_epoch.entry(epoch).or_default().push((row, diff));
+                    }
                 }
             });
             pending.frontier = frontier.frontier().to_vec();

@@ -5,13 +5,13 @@ use std::marker::PhantomData;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use deltalake::arrow::datatypes::SchemaRef;
-use deltalake::datafile::DataFileReader;
-use deltalake::datafile::reader::ParquetFileReader;
 use deltalake::kernel::transaction::{
     CommitBuilder, CommitConflictError, CommitProperties, TableReference, TransactionError,
 };
 use deltalake::kernel::{Action, StructField, Transaction};
 use deltalake::logstore::LogStoreRef;
+use deltalake::logstore::object_store::ObjectStoreExt;
+use deltalake::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::table::config::TablePropertiesExt;
 use deltalake::table::state::DeltaTableState;
@@ -285,11 +285,12 @@ impl<T: ChangeTable> DeltaSink<T> {
 }
 
 impl DeltaSink<QualityChanges> {
-    /// Reads every row of the table's current files (deltalake's own Parquet reader, no
-    /// DataFusion), ordered by epoch.
+    /// Reads every row of the table's current files, ordered by epoch. Each file is fetched
+    /// whole and decoded with the parquet crate (no DataFusion): Azure Blob does not serve the
+    /// suffix range requests a footer-first reader makes.
     pub async fn read_changes(&self) -> Result<Vec<ChangeRow>, SinkError> {
         let read_error = |source| SinkError::Read { url: self.url.to_string(), source: Box::new(source) };
-        let reader = ParquetFileReader::new(self.log_store.object_store(None));
+        let store = self.log_store.object_store(None);
         let mut files = self.state.snapshot().file_views(self.log_store.as_ref(), None);
         let mut out = Vec::new();
         while let Some(file) = files.try_next().await.map_err(read_error)? {
@@ -297,8 +298,22 @@ impl DeltaSink<QualityChanges> {
                 let reason = "deletion vectors are not supported by the sink's reader";
                 return Err(SinkError::Decode { column: file.path().into_owned(), reason: reason.into() });
             }
-            let mut batches = reader.read_file(file.object_store_path()).await.map_err(read_error)?;
-            while let Some(batch) = batches.try_next().await.map_err(read_error)? {
+            let path = file.object_store_path();
+            let bytes = match store.get(&path).await {
+                Ok(found) => found.bytes().await,
+                Err(e) => Err(e),
+            }
+            .map_err(|source| read_error(DeltaTableError::ObjectStore { source }))?;
+            let parquet_error = |e: deltalake::parquet::errors::ParquetError| SinkError::Decode {
+                column: path.to_string(),
+                reason: e.to_string(),
+            };
+            let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+                .and_then(|b| b.build())
+                .map_err(parquet_error)?;
+            for batch in reader {
+                let batch = batch
+                    .map_err(|e| SinkError::Decode { column: path.to_string(), reason: e.to_string() })?;
                 out.extend(batch_to_changes(&batch)?);
             }
         }

@@ -27,6 +27,7 @@ pub mod encode;
 pub mod error;
 pub mod extra_tables;
 pub mod late_table;
+pub mod position;
 pub mod table;
 
 #[cfg(test)]
@@ -40,3 +41,4 @@ pub use encode::changes_to_batch;
 pub use error::SinkError;
 pub use extra_tables::{QuarantineChanges, WindowChanges};
 pub use late_table::LateChanges;
+pub use position::committed_position;

@@ -107,6 +107,27 @@ impl KafkaReader {
         if self.bounded { !self.open.contains(&partition) } else { self.caught_up.contains(&partition) }
     }
 
+    /// Stops fetching `partitions` until [`resume`](Self::resume) (records already fetched
+    /// may still arrive; none is skipped: fetching resumes after the last record handed over).
+    pub fn pause(&self, partitions: &[i32]) -> Result<(), SourceError> {
+        let list = self.partition_list(partitions)?;
+        self.consumer.pause(&list).map_err(|source| SourceError::Request { what: "pause", source })
+    }
+
+    /// Fetches `partitions` again after [`pause`](Self::pause).
+    pub fn resume(&self, partitions: &[i32]) -> Result<(), SourceError> {
+        let list = self.partition_list(partitions)?;
+        self.consumer.resume(&list).map_err(|source| SourceError::Request { what: "resume", source })
+    }
+
+    fn partition_list(&self, partitions: &[i32]) -> Result<TopicPartitionList, SourceError> {
+        let mut list = TopicPartitionList::new();
+        for partition in partitions {
+            list.add_partition(&self.topic, *partition);
+        }
+        Ok(list)
+    }
+
     /// Hands up to `max` records to `each`, waiting at most `timeout` for the first one.
     /// Returns how many records were handed over.
     pub fn poll_batch(

@@ -3,6 +3,8 @@
 
 mod azure;
 mod batch_mode;
+mod cluster;
+mod crash;
 mod expectations;
 mod horizon;
 mod kafka_pipeline;
