@@ -5,6 +5,8 @@ mod azure;
 mod batch_mode;
 mod expectations;
 mod horizon;
+mod kafka_output;
+mod kafka_output_support;
 mod kafka_pipeline;
 mod quality_graph;
 mod support;
