@@ -18,6 +18,9 @@
 //! [`encode`] turns changes into an Arrow batch and [`decode`] batches back into rows;
 //! [`delta`] is the sink itself and [`table`] creates and checks the table and reads its
 //! log; [`error`] holds [`SinkError`].
+//!
+//! [`kafka_out`] is the other output: each epoch's quality changes on a Kafka topic, one
+//! Kafka transaction per epoch ([`KafkaOutput`]), exactly once under the same app id.
 
 pub mod changelog;
 pub mod columns;
@@ -26,6 +29,7 @@ pub mod delta;
 pub mod encode;
 pub mod error;
 pub mod extra_tables;
+pub mod kafka_out;
 pub mod late_table;
 pub mod position;
 pub mod table;
@@ -40,5 +44,6 @@ pub use delta::{CommitOutcome, DeltaSink, QualitySink};
 pub use encode::changes_to_batch;
 pub use error::SinkError;
 pub use extra_tables::{QuarantineChanges, WindowChanges};
+pub use kafka_out::{KafkaOutput, KafkaOutputError, PublishOutcome};
 pub use late_table::LateChanges;
 pub use position::committed_position;

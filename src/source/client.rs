@@ -61,11 +61,24 @@ impl KafkaSettings {
     /// Creates each `(topic, partitions)` that does not exist yet (replication factor 1 is the
     /// broker default; existing topics are left as they are).
     pub fn ensure_topics(&self, topics: &[(&str, i32)]) -> Result<(), SourceError> {
+        self.ensure_topics_with(topics, &[])
+    }
+
+    /// As [`KafkaSettings::ensure_topics`], creating the missing topics with the topic-level
+    /// `config` (e.g. `cleanup.policy=compact`); existing topics are not altered.
+    pub fn ensure_topics_with(
+        &self,
+        topics: &[(&str, i32)],
+        config: &[(&str, &str)],
+    ) -> Result<(), SourceError> {
         let admin: AdminClient<DefaultClientContext> =
             self.config(&[]).create().map_err(SourceError::Config)?;
         let new: Vec<NewTopic> = topics
             .iter()
-            .map(|(name, partitions)| NewTopic::new(name, *partitions, TopicReplication::Fixed(-1)))
+            .map(|(name, partitions)| {
+                let topic = NewTopic::new(name, *partitions, TopicReplication::Fixed(-1));
+                config.iter().fold(topic, |topic, (key, value)| topic.set(key, value))
+            })
             .collect();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| {
             SourceError::Request {

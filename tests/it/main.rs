@@ -7,6 +7,8 @@ mod cluster;
 mod crash;
 mod expectations;
 mod horizon;
+mod kafka_output;
+mod kafka_output_support;
 mod kafka_pipeline;
 mod quality_graph;
 mod support;
