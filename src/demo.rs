@@ -98,6 +98,15 @@ pub fn run(
     let cluster = MockCluster::new(1).map_err(DemoError::Cluster)?;
     cluster.create_topic(&config.topic, DEMO_PARTITIONS, 1).map_err(DemoError::Cluster)?;
     cluster.create_topic(&config.dead_letter_topic, 1, 1).map_err(DemoError::Cluster)?;
+    // The mock cluster cannot create topics on request: the output topic's are made here.
+    if let Some(topic) = &config.output_topic {
+        cluster
+            .create_topic(topic, crate::sink::kafka_out::DEFAULT_PARTITIONS, 1)
+            .map_err(DemoError::Cluster)?;
+        cluster
+            .create_topic(&crate::sink::kafka_out::progress_topic(topic), 1, 1)
+            .map_err(DemoError::Cluster)?;
+    }
     config.kafka = KafkaSettings { brokers: cluster.bootstrap_servers(), options: config.kafka.options };
     config.bounded = true;
     let tables = TablePaths::under(&config.output);

@@ -124,6 +124,7 @@ fn run(plan: RunPlan) -> anyhow::Result<()> {
         },
         topic: plan.spec.source.topic.clone(),
         dead_letter_topic: plan.spec.source.dead_letter_topic.clone(),
+        output_topic: plan.spec.sink.topic.clone(),
         group: plan.spec.source.group.clone(),
         output: plan.output.clone(),
         storage: plan.storage.clone(),

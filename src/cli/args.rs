@@ -69,6 +69,11 @@ pub struct RunArgs {
     /// AZURITE_BLOB_STORAGE_URL). They are never printed.
     #[arg(long, value_name = "PATH|URL")]
     pub output: Option<String>,
+    /// Also publish each epoch's quality changes to this Kafka topic (created if missing),
+    /// one Kafka transaction per epoch: read_committed consumers see each change once, even
+    /// across crashes. JSON change records keyed by transactionId (docs/kafka-output.md).
+    #[arg(long, value_name = "NAME")]
+    pub output_topic: Option<String>,
     /// The pipeline's identity in the table's transaction log.
     #[arg(long, value_name = "ID")]
     pub app_id: Option<String>,

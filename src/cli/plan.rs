@@ -79,6 +79,9 @@ impl RunPlan {
         set(&mut spec.source.dead_letter_topic, args.dead_letter_topic);
         set(&mut spec.source.group, args.group);
         set(&mut spec.sink.output, args.output);
+        if args.output_topic.is_some() {
+            spec.sink.topic = args.output_topic;
+        }
         set(&mut spec.app_id, args.app_id);
         if let Some(ms) = args.epoch_ms {
             spec.epoch_ms = ms;

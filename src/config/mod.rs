@@ -58,6 +58,10 @@ pub struct SourceSpec {
 pub struct SinkSpec {
     /// The output root, a path or URL: the tables are created under it.
     pub output: String,
+    /// A Kafka topic that also receives each epoch's quality changes, exactly once (one
+    /// Kafka transaction per epoch). Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
 }
 
 /// A spec that could not be read or understood.
@@ -125,6 +129,11 @@ impl PipelineSpec {
         }
         if spec.source.topic == spec.source.dead_letter_topic {
             return Err(invalid("the dead-letter topic must differ from the source topic"));
+        }
+        if let Some(topic) = &spec.sink.topic
+            && (topic.is_empty() || *topic == spec.source.topic || *topic == spec.source.dead_letter_topic)
+        {
+            return Err(invalid("sink.topic (--output-topic) must be a topic of its own, not empty"));
         }
         if spec.app_id.is_empty() {
             return Err(invalid("app_id must not be empty"));

@@ -17,7 +17,9 @@ use crate::dataflow::horizon::LateEvent;
 use crate::dataflow::quality::QualityRow;
 use crate::dataflow::windows::WindowMetrics;
 use crate::location::{Location, StorageOptions};
-use crate::sink::{ChangeTable, DeltaSink, LateChanges, QualityChanges, QuarantineChanges, WindowChanges};
+use crate::sink::{
+    ChangeTable, DeltaSink, KafkaOutput, LateChanges, QualityChanges, QuarantineChanges, WindowChanges,
+};
 
 /// Changes of one output that reached the committing worker, by epoch, and how far the graph
 /// has progressed on that output.
@@ -171,6 +173,8 @@ pub struct Committer {
     windows: DeltaSink<WindowChanges>,
     /// The late-events table, for runs with a horizon.
     late: Option<DeltaSink<LateChanges>>,
+    /// The output topic, if the run publishes one.
+    kafka: Option<KafkaOutput>,
     /// The topic read, recorded with each commit.
     topic: String,
     /// The source position of the main table's last commit.
@@ -210,6 +214,7 @@ impl Committer {
     pub fn open(
         tables: &TablePaths,
         config: &PipelineConfig,
+        partitions: usize,
         with_late: bool,
         retained: Retained,
         resume: Option<&Resume>,
@@ -227,11 +232,19 @@ impl Committer {
         } else {
             None
         };
+        let kafka = match &config.output_topic {
+            Some(topic) => {
+                let partitions = i32::try_from(partitions).unwrap_or(i32::MAX).max(1);
+                Some(KafkaOutput::open(&config.kafka, topic, partitions, app_id)?)
+            }
+            None => None,
+        };
         let resumed = resume.map(|r| r.last.epoch);
         let others = [
             quarantine.last_committed_epoch(),
             windows.last_committed_epoch(),
             late.as_ref().and_then(DeltaSink::last_committed_epoch),
+            kafka.as_ref().and_then(KafkaOutput::last_published_epoch),
         ];
         if quality.last_committed_epoch() != resumed || others.iter().any(|e| *e > resumed) {
             return Err(PipelineError::ConcurrentRun {
@@ -244,6 +257,7 @@ impl Committer {
         let stats = TableStats {
             table: quality.table_url().to_string(),
             version: quality.version(),
+            output_topic: config.output_topic.clone(),
             quarantine: SideTableStats { table: quarantine.table_url().to_string(), ..Default::default() },
             windows: SideTableStats { table: windows.table_url().to_string(), ..Default::default() },
             late: SideTableStats {
@@ -258,6 +272,7 @@ impl Committer {
             quarantine,
             windows,
             late,
+            kafka,
             topic: config.topic.clone(),
             position: resume.map(|r| r.last.clone()).unwrap_or_default(),
             halted: false,
@@ -331,6 +346,14 @@ impl Committer {
                 for (event, diff) in &late {
                     *self.stats.late_by_reason.entry(event.reason.as_str()).or_default() += *diff as i64;
                 }
+            }
+            if let Some(kafka) = self
+                .kafka
+                .as_mut()
+                .filter(|k| !quality.is_empty() && k.last_published_epoch().is_none_or(|last| last < epoch))
+            {
+                let outcome = kafka.publish_epoch(epoch, &quality)?;
+                self.stats.published += outcome.records;
             }
             self.stats.dropped += dropped.iter().map(|(_, d)| *d as i64).sum::<i64>();
             self.state.sample(self.retained.get());

@@ -14,6 +14,9 @@ pub enum PipelineError {
     /// The Delta table could not be opened or committed.
     #[error(transparent)]
     Sink(#[from] SinkError),
+    /// The output topic could not be opened or written.
+    #[error("output topic: {0}")]
+    Output(#[from] crate::sink::KafkaOutputError),
     /// A record could not be decoded for a reason that is not the record's fault (the schema
     /// registry is unavailable); it was not dead-lettered.
     #[error("cannot decode: {0}")]
@@ -107,6 +110,7 @@ impl PipelineError {
         match self {
             PipelineError::Source(e) => e.is_retryable(),
             PipelineError::Sink(e) => e.is_retryable(),
+            PipelineError::Output(e) => e.is_retryable(),
             PipelineError::Registry(e) => e.is_retryable(),
             PipelineError::Codec(e) => e.is_retryable(),
             PipelineError::CannotResume { .. }

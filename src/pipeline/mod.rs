@@ -40,6 +40,8 @@ pub struct PipelineConfig {
     pub topic: String,
     /// Where undecodable records go.
     pub dead_letter_topic: String,
+    /// A topic that also receives each epoch's quality changes, exactly once.
+    pub output_topic: Option<String>,
     /// Consumer group id (informational: offsets are never committed to Kafka).
     pub group: String,
     /// The output root (a local directory or an Azure Blob URL): the tables `quality`,

@@ -34,6 +34,10 @@ pub struct TableStats {
     pub late: SideTableStats,
     /// Rows set aside by the horizon, by reason (consolidated).
     pub late_by_reason: BTreeMap<&'static str, i64>,
+    /// The output topic, if the run publishes one.
+    pub output_topic: Option<String>,
+    /// Change records published to it (inserts plus deletes).
+    pub published: u64,
     /// Verdicts passing and failing each expectation (all verdicts, whatever their action).
     pub expectations: BTreeMap<String, ExpectationStats>,
 }
@@ -173,6 +177,13 @@ impl fmt::Display for RunSummary {
                 table.quarantine.rows, table.quarantine.table, table.dropped
             )?;
             writeln!(f, "windows        {} rows in {}", table.windows.rows, table.windows.table)?;
+            if let Some(topic) = &table.output_topic {
+                writeln!(
+                    f,
+                    "output topic   {} change records published to {topic} (read_committed)",
+                    table.published
+                )?;
+            }
             if let Some(horizon) = &self.horizon {
                 let reasons: Vec<String> =
                     table.late_by_reason.iter().map(|(reason, n)| format!("{reason}: {n}")).collect();

@@ -74,7 +74,7 @@ pub(super) fn run_worker(
     let mut committer = if index == 0 {
         let tables = TablePaths::under(&config.output);
         let with_late = config.horizon.is_some();
-        Some(Committer::open(&tables, config, with_late, retained.clone(), resume)?)
+        Some(Committer::open(&tables, config, partitions.len(), with_late, retained.clone(), resume)?)
     } else {
         None
     };
