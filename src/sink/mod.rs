@@ -17,7 +17,8 @@
 //! Modules: [`changelog`] the table-kind trait; [`columns`] defines the quality Delta schema and the Arrow schema derived from it;
 //! [`encode`] turns changes into an Arrow batch and [`decode`] batches back into rows;
 //! [`delta`] is the sink itself and [`table`] creates and checks the table and reads its
-//! log; [`error`] holds [`SinkError`].
+//! log; [`error`] holds [`SinkError`]; [`maintain`] compacts, vacuums, checkpoints and
+//! snapshots tables and reads them at a version or time.
 
 pub mod changelog;
 pub mod columns;
@@ -27,6 +28,7 @@ pub mod encode;
 pub mod error;
 pub mod extra_tables;
 pub mod late_table;
+pub mod maintain;
 pub mod table;
 
 #[cfg(test)]
