@@ -44,7 +44,8 @@ pub struct SnapshotOutcome {
     /// Nothing was written: the snapshot already held the state of `source_version`
     /// (its `txn` named it, or only maintenance commits came since).
     pub up_to_date: bool,
-    /// Rows in the snapshot (the consolidated count); with `up_to_date`, not counted (0).
+    /// Rows in the snapshot (the consolidated count; when up to date, as its last commit
+    /// recorded it).
     pub rows: u64,
     /// Files of the previous snapshot removed.
     pub files_removed: usize,
@@ -106,6 +107,7 @@ pub async fn snapshot(
         && (reflected == source_version || !data_changed(&table, reflected, source_version).await)
     {
         outcome.up_to_date = true;
+        outcome.rows = recorded_rows(&target).await.unwrap_or(0);
         return Ok(outcome);
     }
 
@@ -187,6 +189,12 @@ async fn open_or_create(
          rewritten whole by each snapshot commit"
     );
     create(&table, &url, fields, &comment).await.map_err(MaintainError::write("creating", &name))
+}
+
+/// The row count the snapshot table's newest commit recorded, if it is a snapshot commit.
+async fn recorded_rows(table: &DeltaTable) -> Option<u64> {
+    let newest = table.history(Some(1)).try_next().await.ok()??;
+    newest.info.get(COMMIT_INFO_KEY)?.get("rows")?.as_u64()
 }
 
 /// Refuses a snapshot inside the changelog's directory or the other way round (a vacuum of
