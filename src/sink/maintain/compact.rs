@@ -1,11 +1,14 @@
 //! Compaction: small data files rewritten into fewer, bigger ones, the rows unchanged.
 
 use std::ops::Range;
+use std::sync::Arc;
 
-use deltalake::datafile::DataFileReader;
-use deltalake::datafile::reader::ParquetFileReader;
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties, TableReference};
 use deltalake::kernel::{Action, LogicalFileView};
+use deltalake::logstore::object_store::ObjectStore;
+#[allow(deprecated)]
+use deltalake::parquet::arrow::async_reader::ParquetObjectReader;
+use deltalake::parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 use deltalake::protocol::DeltaOperation;
 use deltalake::table::config::TablePropertiesExt;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
@@ -135,14 +138,17 @@ async fn rewrite(
         Err(error) => return Err(write_error(error)),
     };
     let schema = arrow_schema(table, name)?;
-    let reader = ParquetFileReader::new(table.log_store().object_store(None));
+    let store = table.log_store().object_store(None);
     let mut adds = Vec::new();
     let result: Result<(), MaintainError> = async {
         for bin in bins {
             for view in &files[bin.clone()] {
-                let mut batches =
-                    reader.read_file(view.object_store_path()).await.map_err(MaintainError::read(name))?;
-                while let Some(batch) = batches.try_next().await.map_err(MaintainError::read(name))? {
+                let parquet_error = |e| MaintainError::read(name)(DeltaTableError::Parquet { source: e });
+                let mut batches = ParquetRecordBatchStreamBuilder::new(sized_file(&store, view))
+                    .await
+                    .and_then(|builder| builder.build())
+                    .map_err(parquet_error)?;
+                while let Some(batch) = batches.try_next().await.map_err(parquet_error)? {
                     outcome.rows += batch.num_rows() as u64;
                     writer
                         .write(conform(&batch, &schema)?)
@@ -161,6 +167,17 @@ async fn rewrite(
         return Err(error);
     }
     Ok(adds)
+}
+
+/// A reader of one data file that knows its size, so it reads the footer by offset: Azure
+/// refuses the suffix range request it makes otherwise (deltalake's `ParquetFileReader`,
+/// which the sink's `read_changes` uses, does that; its sized read is private). The type is
+/// deprecated in parquet 59 in favour of implementing `AsyncFileReader` by hand; deltalake
+/// reads its files with it too.
+#[allow(deprecated)]
+fn sized_file(store: &Arc<dyn ObjectStore>, view: &LogicalFileView) -> ParquetObjectReader {
+    let size = u64::try_from(view.size()).unwrap_or(0);
+    ParquetObjectReader::new(store.clone(), view.object_store_path()).with_file_size(size)
 }
 
 /// Groups consecutive files whose sizes add up to at most `target` (a file alone may be

@@ -244,7 +244,7 @@ fn consolidation_counts_tables_without_change_columns_and_refuses_unknown_change
         vec![Some("x"), Some("x"), None, Some("y"), Some("z")],
         vec![Some("insert"), Some("insert"), Some("insert"), Some("delete"), Some("insert")],
     );
-    let (counts, out) = consolidate(&schema, &[rows.clone()], 10).unwrap();
+    let (counts, out) = consolidate(&schema, std::slice::from_ref(&rows), 10).unwrap();
     assert_eq!(
         counts,
         ChangeCounts { rows: 5, inserts: 4, deletes: 1, consolidated: 4, negative: 1 },
