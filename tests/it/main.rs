@@ -6,6 +6,7 @@ mod batch_mode;
 mod expectations;
 mod horizon;
 mod kafka_pipeline;
+mod maintenance;
 mod quality_graph;
 mod support;
 mod window_metrics;
