@@ -35,6 +35,8 @@ pub mod snapshot;
 pub mod vacuum;
 
 #[cfg(test)]
+mod measure;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_files;
