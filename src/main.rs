@@ -1,7 +1,7 @@
 //! The trustflow binary: parse the command line, run it, map errors to exit codes.
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,12 +10,13 @@ use anyhow::Context;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use trustflow::cli::{BatchPlan, Cli, Command, GeneratePlan, RunPlan};
+use trustflow::cli::{BatchPlan, Cli, Command, GeneratePlan, MaintainPlan, QueryPlan, RunPlan};
 use trustflow::codec::{LocalRegistry, RestRegistry, SchemaResolver};
 use trustflow::generate::Generator;
 use trustflow::generate::produce::{Destinations, WireEncoder, produce};
 use trustflow::location::AZURE_CREDENTIALS_HELP;
 use trustflow::pipeline::{self, PipelineConfig, PipelineError};
+use trustflow::sink::maintain::MaintainError;
 use trustflow::source::KafkaSettings;
 
 /// The dataflow allocates and frees many small records (strings, maps) per event; mimalloc
@@ -44,6 +45,12 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {}", describe(&error));
+            let short = |c: &(dyn std::error::Error + 'static)| {
+                matches!(c.downcast_ref::<MaintainError>(), Some(MaintainError::RetentionTooShort { .. }))
+            };
+            if error.chain().any(short) {
+                eprintln!("hint: pass --allow-short-retention to vacuum with it anyway.");
+            }
             if error.chain().any(trustflow::location::is_access_denied) {
                 eprintln!("hint: the object store refused the credentials. {AZURE_CREDENTIALS_HELP}.");
             }
@@ -77,6 +84,7 @@ fn exit_code(error: &anyhow::Error) -> u8 {
             || cause.downcast_ref::<trustflow::source::SourceError>().is_some_and(|e| e.is_retryable())
             || cause.downcast_ref::<trustflow::batch::BatchError>().is_some_and(|e| e.is_retryable())
             || cause.downcast_ref::<trustflow::demo::DemoError>().is_some_and(|e| e.is_retryable())
+            || cause.downcast_ref::<MaintainError>().is_some_and(MaintainError::is_retryable)
     });
     if retryable { EXIT_RETRYABLE } else { EXIT_FAILURE }
 }
@@ -86,7 +94,45 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run(RunPlan::from_args(args)?),
         Command::Generate(args) => generate(GeneratePlan::from_args(args)?),
         Command::Batch(args) => batch(BatchPlan::from_args(args)?),
+        Command::Query(args) => query(QueryPlan::from_args(args)?),
+        Command::Maintain(args) => maintain(MaintainPlan::from_args(args)?),
     }
+}
+
+/// A runtime for the table commands (deltalake is async).
+fn table_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// stdout errors: a closed pipe (`| head`) ends the output quietly, others fail.
+fn printed(result: std::io::Result<()>) -> anyhow::Result<()> {
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to stdout"),
+    }
+}
+
+fn query(plan: QueryPlan) -> anyhow::Result<()> {
+    let report = table_runtime()?.block_on(trustflow::cli::tables::run_query(&plan))?;
+    let mut out = std::io::stdout().lock();
+    printed(trustflow::cli::render::write_query(&mut out, &report, plan.json).and_then(|()| out.flush()))
+}
+
+fn maintain(plan: MaintainPlan) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let mut written = Ok(());
+    let result = table_runtime()?.block_on(trustflow::cli::tables::run_maintain(&plan, |report| {
+        if written.is_ok() {
+            written = trustflow::cli::render::write_maintain(&mut out, report, plan.json)
+                .and_then(|()| out.flush());
+        }
+    }));
+    printed(written)?;
+    Ok(result?)
 }
 
 fn batch(plan: BatchPlan) -> anyhow::Result<()> {

@@ -37,6 +37,24 @@ pub enum Command {
     /// The streaming quality graph run to the end of its input, so the output equals the
     /// consolidated output of `run` over the same events.
     Batch(BatchArgs),
+    /// Show a Delta table now or in the past: its version, row counts (inserts, deletes, and
+    /// the consolidated current state), and optionally its first rows.
+    ///
+    /// Works on any table trustflow wrote (and on other unpartitioned Delta tables): for a
+    /// changelog, "consolidated" is inserts minus deletes per distinct row of the data columns
+    /// (all but _change_type and _epoch); a table without _change_type counts every row as an
+    /// insert. --version and --as-of travel back in time: the table as it was at that version,
+    /// or at the newest version committed at or before that time.
+    #[command(disable_version_flag = true)]
+    Query(QueryArgs),
+    /// Keep Delta tables cheap to read: compact small files, write a snapshot of the current
+    /// state, checkpoint the log, vacuum unreferenced files.
+    ///
+    /// Each TABLE gets the actions asked for, in this order: --compact, --snapshot,
+    /// --checkpoint, --vacuum. The pipeline may keep writing meanwhile. Example, nightly:
+    /// `trustflow maintain out/quality out/quarantine out/quality_windows --compact
+    /// --checkpoint --vacuum`; and `trustflow maintain out/quality --snapshot out/quality_current`.
+    Maintain(MaintainArgs),
 }
 
 /// Flags of `trustflow run`.
@@ -202,6 +220,80 @@ pub struct BatchArgs {
     /// Write the run's summary as JSON to this file too.
     #[arg(long, value_name = "PATH")]
     pub summary_json: Option<PathBuf>,
+}
+
+/// Flags of `trustflow query`.
+#[derive(Args, Debug, Clone)]
+pub struct QueryArgs {
+    /// The Delta table: a local path or an Azure Blob URL (az://CONTAINER/PATH,
+    /// abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/PATH), credentials from the AZURE_*
+    /// environment as for run --output.
+    #[arg(value_name = "TABLE")]
+    pub table: String,
+    /// Read the table as it was at this version (0 is its creation).
+    #[arg(long, value_name = "N", conflicts_with = "as_of")]
+    pub version: Option<u64>,
+    /// Read the table as of this time: the newest version committed at or before it. RFC 3339
+    /// (2026-01-31T12:00:00Z, 2026-01-31T13:00:00+01:00), or `2026-01-31 12:00:00` in UTC.
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
+    /// Also print the first N rows: in epoch order, or with --consolidated the current state.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub rows: usize,
+    /// Print consolidated rows (the current state, sorted, each row as often as its inserts
+    /// outnumber its deletes, without _change_type/_epoch) instead of stored changes.
+    #[arg(long)]
+    pub consolidated: bool,
+    /// JSON lines: the summary as one object on the first line, then one object per row.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags of `trustflow maintain`.
+#[derive(Args, Debug, Clone)]
+pub struct MaintainArgs {
+    /// The Delta tables (local paths or az:// / abfss:// URLs, credentials from the AZURE_*
+    /// environment).
+    #[arg(value_name = "TABLE", required = true)]
+    pub tables: Vec<String>,
+    /// Rewrite small data files into files of about --target-size, in one commit marked
+    /// dataChange=false (streaming readers skip it; rows and _epoch are unchanged).
+    #[arg(long)]
+    pub compact: bool,
+    /// Compaction's file size, e.g. 128MiB, 64M, 1G (K/M/G are powers of 1024). Default:
+    /// the table's delta.targetFileSize, 100 MiB unless set.
+    #[arg(long, value_name = "SIZE", requires = "compact")]
+    pub target_size: Option<String>,
+    /// Overwrite the Delta table DEST (created if missing; one TABLE only) with the current
+    /// state of the changelog TABLE: inserts minus deletes over its data columns. The commit's
+    /// txn (app id trustflow-snapshot-<table id>) and commitInfo name the changelog version it
+    /// reflects; when the changelog's data has not changed since, nothing is written.
+    #[arg(long, value_name = "DEST")]
+    pub snapshot: Option<String>,
+    /// Checkpoint the newest version now, then remove commit files older than the table's
+    /// delta.logRetentionDuration (30 days) before a checkpoint. The pipeline's own commits
+    /// already checkpoint every 100 versions.
+    #[arg(long)]
+    pub checkpoint: bool,
+    /// Delete data files that no version within --retain references: files replaced by
+    /// compactions and snapshots, and files left by failed commits. Time travel to versions
+    /// older than the retention stops working.
+    #[arg(long)]
+    pub vacuum: bool,
+    /// Vacuum retention, e.g. 7d, 36h (default: the table's delta.deletedFileRetentionDuration,
+    /// 7 days unless set). Shorter than that needs --allow-short-retention.
+    #[arg(long, value_name = "DURATION", requires = "vacuum")]
+    pub retain: Option<String>,
+    /// Accept a --retain below the table's minimum. Readers of older versions and a writer
+    /// whose commit is in flight may still need those files: only for tables nobody writes.
+    #[arg(long, requires = "vacuum")]
+    pub allow_short_retention: bool,
+    /// Vacuum lists what it would delete and deletes nothing.
+    #[arg(long, requires = "vacuum")]
+    pub dry_run: bool,
+    /// One JSON object per table and action instead of sentences.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// A positive duration such as `30d` or `12h`, in milliseconds.

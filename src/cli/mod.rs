@@ -1,8 +1,12 @@
-//! The command line, in two stages: raw flags ([`args`]) and validated plans ([`plan`]).
+//! The command line, in two stages: raw flags ([`args`]) and validated plans ([`plan`];
+//! [`tables`] for `query` and `maintain`, whose output [`render`] writes).
 
 pub mod args;
 pub mod cluster;
 pub mod plan;
+pub mod render;
+pub mod tables;
 
 pub use args::{Cli, Command};
 pub use plan::{BatchPlan, GeneratePlan, PlanError, RunPlan};
+pub use tables::{MaintainPlan, QueryPlan};

@@ -10,6 +10,7 @@ mod horizon;
 mod kafka_output;
 mod kafka_output_support;
 mod kafka_pipeline;
+mod maintenance;
 mod quality_graph;
 mod support;
 mod window_metrics;
