@@ -179,6 +179,7 @@ fn run(plan: RunPlan) -> anyhow::Result<()> {
         epoch: plan.epoch(),
         now_ms: plan.now_ms,
         horizon: plan.horizon,
+        maintain_every: plan.maintain_every,
         bounded: plan.bounded,
         registry,
         stop: stop_on_signal()?,

@@ -112,6 +112,13 @@ pub struct RunArgs {
     /// their reason. Default: keep all history (the spec's `horizon` if it sets one).
     #[arg(long, value_name = "DURATION")]
     pub horizon: Option<String>,
+    /// Table upkeep while running, every DURATION (e.g. 10m): compact the small files of the
+    /// quality table (one commit per epoch writes small files) and rewrite the
+    /// `quality_current` snapshot table (the consolidated current state) under the output
+    /// root. Done by the committing worker between epochs. Default: never (use `trustflow
+    /// maintain`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_ms)]
+    pub maintain_every: Option<i64>,
     /// Stop after reading every partition to its end, instead of running until interrupted.
     #[arg(long)]
     pub stop_at_end: bool,

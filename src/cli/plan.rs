@@ -61,6 +61,8 @@ pub struct RunPlan {
     pub processes: usize,
     /// The event-time horizon that bounds the state, if any.
     pub horizon: Option<Horizon>,
+    /// How often to compact the quality table and rewrite its snapshot, if at all.
+    pub maintain_every: Option<Duration>,
 }
 
 impl RunPlan {
@@ -119,6 +121,7 @@ impl RunPlan {
             timely: args.cluster.timely_config()?,
             processes: args.cluster.processes,
             horizon,
+            maintain_every: args.maintain_every.map(|ms| Duration::from_millis(ms.unsigned_abs())),
             spec,
         })
     }

@@ -17,6 +17,7 @@ use crate::dataflow::horizon::LateEvent;
 use crate::dataflow::quality::QualityRow;
 use crate::dataflow::windows::WindowMetrics;
 use crate::location::{Location, StorageOptions};
+use crate::sink::maintain;
 use crate::sink::{
     ChangeTable, DeltaSink, KafkaOutput, LateChanges, QualityChanges, QuarantineChanges, WindowChanges,
 };
@@ -142,6 +143,8 @@ pub struct TablePaths {
     pub windows: Location,
     /// Rows set aside by the event-time horizon.
     pub late: Location,
+    /// The consolidated current state of the quality table, rewritten by maintenance.
+    pub current: Location,
 }
 
 impl TablePaths {
@@ -152,6 +155,7 @@ impl TablePaths {
             quarantine: root.join("quarantine"),
             windows: root.join("quality_windows"),
             late: root.join("late_events"),
+            current: root.join("quality_current"),
         }
     }
 
@@ -181,6 +185,10 @@ pub struct Committer {
     position: Position,
     /// A worker stopped before its replay ended: nothing more may be committed.
     halted: bool,
+    /// Table upkeep: how often, when last, and where.
+    maintenance: Option<(Duration, Instant)>,
+    tables: TablePaths,
+    storage: StorageOptions,
     /// What has been committed so far.
     pub stats: TableStats,
     /// The graph's state, sampled at each commit.
@@ -276,6 +284,9 @@ impl Committer {
             topic: config.topic.clone(),
             position: resume.map(|r| r.last.clone()).unwrap_or_default(),
             halted: false,
+            maintenance: config.maintain_every.map(|every| (every, Instant::now())),
+            tables: tables.clone(),
+            storage: storage.clone(),
             stats,
             state: StateStats::starting_now(),
             retained,
@@ -357,6 +368,7 @@ impl Committer {
             }
             self.stats.dropped += dropped.iter().map(|(_, d)| *d as i64).sum::<i64>();
             self.state.sample(self.retained.get());
+            self.maintain_if_due()?;
             tracing::debug!(epoch, rows = quality.len(), "committed epoch");
             if self.last_progress.elapsed() >= PROGRESS_EVERY {
                 self.last_progress = Instant::now();
@@ -369,6 +381,29 @@ impl Committer {
                 );
             }
         }
+    }
+
+    /// Compacts the quality table and rewrites its snapshot, when `--maintain-every` says so.
+    /// The sink's next commit lands after the compaction (appends do not conflict with it).
+    fn maintain_if_due(&mut self) -> Result<(), PipelineError> {
+        let Some((every, last)) = self.maintenance.as_mut() else { return Ok(()) };
+        if last.elapsed() < *every {
+            return Ok(());
+        }
+        *last = Instant::now();
+        let (quality, current) = (self.tables.quality.table_uri(), self.tables.current.table_uri());
+        let compacted = self.runtime.block_on(maintain::compact(&quality, &self.storage, None))?;
+        let snapshot = self.runtime.block_on(maintain::snapshot(&quality, &current, &self.storage))?;
+        self.stats.maintenance_runs += 1;
+        tracing::info!(
+            files_removed = compacted.files_removed,
+            files_added = compacted.files_added,
+            snapshot_rows = snapshot.rows,
+            snapshot_of = snapshot.source_version,
+            took = ?last.elapsed(),
+            "maintained the quality table"
+        );
+        Ok(())
     }
 
     /// Whether a worker stopped before the state was rebuilt, so that nothing after the

@@ -14,6 +14,9 @@ pub enum PipelineError {
     /// The Delta table could not be opened or committed.
     #[error(transparent)]
     Sink(#[from] SinkError),
+    /// Compacting or snapshotting the quality table failed.
+    #[error("table maintenance: {0}")]
+    Maintain(#[from] crate::sink::maintain::MaintainError),
     /// The output topic could not be opened or written.
     #[error("output topic: {0}")]
     Output(#[from] crate::sink::KafkaOutputError),
@@ -111,6 +114,7 @@ impl PipelineError {
             PipelineError::Source(e) => e.is_retryable(),
             PipelineError::Sink(e) => e.is_retryable(),
             PipelineError::Output(e) => e.is_retryable(),
+            PipelineError::Maintain(e) => e.is_retryable(),
             PipelineError::Registry(e) => e.is_retryable(),
             PipelineError::Codec(e) => e.is_retryable(),
             PipelineError::CannotResume { .. }

@@ -60,6 +60,8 @@ pub struct PipelineConfig {
     pub now_ms: i64,
     /// Bound the graph's state by this event-time horizon (`None`: keep all history).
     pub horizon: Option<crate::dataflow::horizon::Horizon>,
+    /// Compact the quality table and rewrite its `quality_current` snapshot this often.
+    pub maintain_every: Option<Duration>,
     /// Stop once every partition has been read to its end (instead of running until stopped).
     pub bounded: bool,
     /// The schema registry.

@@ -38,6 +38,8 @@ pub struct TableStats {
     pub output_topic: Option<String>,
     /// Change records published to it (inserts plus deletes).
     pub published: u64,
+    /// Times the quality table was compacted and snapshotted (`--maintain-every`).
+    pub maintenance_runs: u64,
     /// Verdicts passing and failing each expectation (all verdicts, whatever their action).
     pub expectations: BTreeMap<String, ExpectationStats>,
 }
