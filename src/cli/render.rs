@@ -6,6 +6,7 @@ use std::time::Duration;
 use arrow::json::WriterBuilder;
 use arrow::json::writer::LineDelimited;
 use deltalake::arrow::compute::{concat_batches, sort_to_indices, take_record_batch};
+use deltalake::arrow::error::ArrowError;
 use deltalake::arrow::record_batch::RecordBatch;
 use deltalake::arrow::util::display::{ArrayFormatter, FormatOptions};
 use serde_json::json;
@@ -50,9 +51,9 @@ pub fn write_query(out: &mut dyn Write, report: &QueryReport, json: bool) -> io:
         writeln!(out, "{summary}")?;
         let mut writer = WriterBuilder::new().with_explicit_nulls(true).build::<_, LineDelimited>(&mut *out);
         for batch in &report.rows {
-            writer.write(batch).map_err(io::Error::other)?;
+            writer.write(batch).map_err(io_error)?;
         }
-        return writer.finish().map_err(io::Error::other);
+        return writer.finish().map_err(io_error);
     }
     writeln!(out, "table         {}", table.url)?;
     let at = committed.map(|t| format!(", committed {t}")).unwrap_or_default();
@@ -71,6 +72,14 @@ pub fn write_query(out: &mut dyn Write, report: &QueryReport, json: bool) -> io:
         write_table(out, &report.rows)?;
     }
     Ok(())
+}
+
+/// The I/O error inside an Arrow error (so that a closed pipe stays recognisable).
+fn io_error(error: ArrowError) -> io::Error {
+    match error {
+        ArrowError::IoError(_, error) => error,
+        other => io::Error::other(other),
+    }
 }
 
 /// The rows as an aligned text table with a header.
