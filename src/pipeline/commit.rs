@@ -386,8 +386,17 @@ impl Committer {
     /// Compacts the quality table and rewrites its snapshot, when `--maintain-every` says so.
     /// The sink's next commit lands after the compaction (appends do not conflict with it).
     fn maintain_if_due(&mut self) -> Result<(), PipelineError> {
+        self.maintain(false)
+    }
+
+    /// At the end of a run with `--maintain-every`: the snapshot then reflects every epoch.
+    pub fn maintain_at_end(&mut self) -> Result<(), PipelineError> {
+        if self.halted { Ok(()) } else { self.maintain(true) }
+    }
+
+    fn maintain(&mut self, now: bool) -> Result<(), PipelineError> {
         let Some((every, last)) = self.maintenance.as_mut() else { return Ok(()) };
-        if last.elapsed() < *every {
+        if !now && last.elapsed() < *every {
             return Ok(());
         }
         *last = Instant::now();

@@ -278,6 +278,9 @@ pub(super) fn run_worker(
         }
         worker.step();
     }
+    if let Some(committer) = committer.as_mut() {
+        committer.maintain_at_end()?;
+    }
     dead_letters.flush(FLUSH_TIMEOUT)?;
 
     let mut totals = totals.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
