@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """read_delta.py - summarize a trustflow changelog Delta table as ONE JSON object.
 
-Usage: python read_delta.py TABLE_PATH [--rows] [--parquet]
+Usage: python read_delta.py TABLE_PATH [--rows] [--parquet] [--version N]
   (run with the venv from scripts/pyenv.sh, which has deltalake + pyarrow)
   TABLE_PATH a local path, or an Azure Blob URL (az://CONTAINER/PATH, abfss://...): then the
              storage options are every AZURE_* environment variable, lowercased (the names
@@ -10,6 +10,8 @@ Usage: python read_delta.py TABLE_PATH [--rows] [--parquet]
              comes from AZURITE_BLOB_STORAGE_URL, which object_store reads itself.
   --parquet  TABLE_PATH is a directory of Parquet files (or one file), read with pyarrow;
              version is null and txn empty. Without _change_type every row is an insert.
+  --version  read the Delta table as it was at version N (time travel); txn is then the
+             latest log's
 
 Output keys:
   version            table version
@@ -131,6 +133,7 @@ def main():
     ap.add_argument("table_path")
     ap.add_argument("--rows", action="store_true", help="also print the consolidated rows")
     ap.add_argument("--parquet", action="store_true", help="read Parquet files, not a Delta table")
+    ap.add_argument("--version", type=int, help="read the Delta table at this version")
     args = ap.parse_args()
     path = args.table_path[len("file://"):] if args.table_path.startswith("file://") else args.table_path
 
@@ -143,7 +146,7 @@ def main():
         dt = None
         table = pq.read_table(root, filesystem=fs, use_threads=False)
     else:
-        dt = DeltaTable(path, storage_options=storage_options() if is_url(path) else None)
+        dt = DeltaTable(path, version=args.version, storage_options=storage_options() if is_url(path) else None)
         table = dt.to_pyarrow_dataset().to_table(use_threads=False)
     schema = table.schema
     data_cols = [f for f in schema if f.name not in META]

@@ -127,6 +127,19 @@ pub fn read_parquet(dir: &Path, rows: bool) -> Value {
     read_table(dir.as_os_str(), rows, true, &[])
 }
 
+/// What `scripts/read_delta.py --version N --rows` reports about a local Delta table as it was
+/// at version `version` (Python's time travel).
+pub fn read_delta_at(table: &Path, version: i64) -> Value {
+    let output = Command::new(python())
+        .arg(root().join("scripts/read_delta.py"))
+        .arg(table)
+        .args(["--rows", "--version", &version.to_string()])
+        .output()
+        .expect("cannot run read_delta.py");
+    assert!(output.status.success(), "read_delta.py failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("read_delta.py printed no JSON")
+}
+
 /// [`read_delta`] (or with `parquet`, [`read_parquet`]) of a table at a URL, with the
 /// environment `env` (its object store settings).
 pub fn read_url(url: &str, rows: bool, parquet: bool, env: &[(String, String)]) -> Value {
