@@ -91,7 +91,7 @@ fn exit_code(error: &anyhow::Error) -> u8 {
 
 fn execute(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Run(args) => run(RunPlan::from_args(args)?),
+        Command::Run(args) => run(RunPlan::from_args(*args)?),
         Command::Generate(args) => generate(GeneratePlan::from_args(args)?),
         Command::Batch(args) => batch(BatchPlan::from_args(args)?),
         Command::Query(args) => query(QueryPlan::from_args(args)?),

@@ -27,7 +27,7 @@ pub enum Command {
     ///
     /// Without --brokers this is the zero-install demo: an in-process Kafka, a generated stream
     /// of --demo-events transactions, one bounded run, a summary at the end.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Generate realistic transactions (skewed users, duplicates, invalid fields, late and
     /// out-of-order events, undecodable garbage) to Kafka and/or JSON lines.
     Generate(GenerateArgs),

@@ -260,7 +260,7 @@ mod tests {
         )
         .map_err(|e| PlanError::new(e.to_string()))?;
         match cli.command {
-            Command::Run(args) => RunPlan::from_args(args),
+            Command::Run(args) => RunPlan::from_args(*args),
             other => panic!("{other:?}"),
         }
     }
