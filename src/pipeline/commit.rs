@@ -368,7 +368,7 @@ impl Committer {
             }
             self.stats.dropped += dropped.iter().map(|(_, d)| *d as i64).sum::<i64>();
             self.state.sample(self.retained.get());
-            self.maintain_if_due()?;
+            self.maintain(false)?;
             tracing::debug!(epoch, rows = quality.len(), "committed epoch");
             if self.last_progress.elapsed() >= PROGRESS_EVERY {
                 self.last_progress = Instant::now();
@@ -383,17 +383,14 @@ impl Committer {
         }
     }
 
-    /// Compacts the quality table and rewrites its snapshot, when `--maintain-every` says so.
-    /// The sink's next commit lands after the compaction (appends do not conflict with it).
-    fn maintain_if_due(&mut self) -> Result<(), PipelineError> {
-        self.maintain(false)
-    }
-
     /// At the end of a run with `--maintain-every`: the snapshot then reflects every epoch.
     pub fn maintain_at_end(&mut self) -> Result<(), PipelineError> {
         if self.halted { Ok(()) } else { self.maintain(true) }
     }
 
+    /// Compacts the quality table and rewrites its snapshot when `--maintain-every` says so
+    /// (or `now`). The sink's next commit lands after the compaction (appends do not conflict
+    /// with it).
     fn maintain(&mut self, now: bool) -> Result<(), PipelineError> {
         let Some((every, last)) = self.maintenance.as_mut() else { return Ok(()) };
         if !now && last.elapsed() < *every {

@@ -134,12 +134,7 @@ pub(super) fn run_worker(
         .filter(|(_, target)| *target > 0)
         .collect();
     let start = resume.filter(|_| !replaying.is_empty()).map_or(epoch, Resume::first_epoch);
-    input.advance_to(start);
-    marks_input.advance_to(start);
-    positions_input.advance_to(start);
-    // (A session moves its handle's time only when it flushes.)
-    input.flush();
-    positions_input.flush();
+    advance_inputs(&mut input, &mut marks_input, &mut positions_input, start);
     // Partitions wait while others replay, so that the first new epoch stays small.
     let waiting: Vec<i32> = mine.iter().copied().filter(|p| !replaying.contains_key(p)).collect();
     if !replaying.is_empty() {
@@ -223,11 +218,7 @@ pub(super) fn run_worker(
                 replayed = counters.replayed,
                 "replayed to the committed position"
             );
-            input.advance_to(epoch);
-            marks_input.advance_to(epoch);
-            positions_input.advance_to(epoch);
-            input.flush();
-            positions_input.flush();
+            advance_inputs(&mut input, &mut marks_input, &mut positions_input, epoch);
             epoch_started = Instant::now();
         }
         if replaying.is_empty() && epoch_started.elapsed() >= config.epoch {
@@ -236,11 +227,7 @@ pub(super) fn run_worker(
             }
             send_positions(&mut positions_input, &mut next_offsets, epoch);
             epoch += 1;
-            input.advance_to(epoch);
-            marks_input.advance_to(epoch);
-            positions_input.advance_to(epoch);
-            input.flush();
-            positions_input.flush();
+            advance_inputs(&mut input, &mut marks_input, &mut positions_input, epoch);
             epoch_started = Instant::now();
         }
         worker.step();
@@ -306,6 +293,21 @@ pub(super) fn run_worker(
 /// The position a worker reports when it stops before its replay ends: epochs after the
 /// resumed one must not be committed, their state being incomplete.
 pub(super) const REPLAY_INTERRUPTED: (i32, i64) = (-1, 0);
+
+/// Moves every input of the graph to `epoch`. A session moves its handle's time only when it
+/// flushes, so both sessions flush.
+fn advance_inputs(
+    input: &mut InputSession<u64, Transaction, isize>,
+    marks: &mut InputHandleVec<u64, Mark>,
+    positions: &mut InputSession<u64, (i32, i64), isize>,
+    epoch: u64,
+) {
+    input.advance_to(epoch);
+    marks.advance_to(epoch);
+    positions.advance_to(epoch);
+    input.flush();
+    positions.flush();
+}
 
 /// Reports, at `epoch`, the offsets after the last record read of the partitions that moved.
 fn send_positions(
