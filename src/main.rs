@@ -189,9 +189,16 @@ fn generate(plan: GeneratePlan) -> anyhow::Result<()> {
         )),
         None => None,
     };
+    let mut labels = match &plan.labels {
+        Some(path) => Some(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => None,
+    };
     let destinations = Destinations {
         kafka: plan.kafka.as_ref().map(|k| (k, plan.topic.as_str())),
         jsonl: jsonl.as_mut().map(|w| w as &mut dyn std::io::Write),
+        labels: labels.as_mut().map(|w| w as &mut dyn std::io::Write),
     };
     let started = std::time::Instant::now();
     let truth = produce(
@@ -210,6 +217,9 @@ fn generate(plan: GeneratePlan) -> anyhow::Result<()> {
         truth.garbage_total(),
         truth.events as f64 / seconds.max(1e-9)
     );
+    if truth.fraud_total() > 0 {
+        eprintln!("planted {} fraudulent transactions: {:?}", truth.fraud_total(), truth.fraud);
+    }
     if let Some(path) = &plan.truth {
         let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
         serde_json::to_writer_pretty(BufWriter::new(file), &truth)?;

@@ -149,6 +149,16 @@ pub struct GenerateArgs {
     /// Write the generator's ground truth (planted problems, counted) as JSON here.
     #[arg(long, value_name = "PATH")]
     pub truth: Option<PathBuf>,
+    /// Share of events that are planted fraud (card testing, amount spikes, unusual currency,
+    /// night-time activity, rapid velocity), seeded like the rest. 0 (the default) plants none
+    /// and leaves the stream exactly as before; a positive rate also shapes ordinary activity
+    /// (fewer night-time rows, now and then a travel currency).
+    #[arg(long, default_value_t = 0.0, value_name = "FRACTION")]
+    pub fraud_rate: f64,
+    /// Write each decodable transaction's ground-truth label here, as JSON lines
+    /// {"transactionId", "fraud", "pattern"} (the label is never a field of the transaction).
+    #[arg(long, value_name = "PATH")]
+    pub labels: Option<PathBuf>,
     /// Spread the rows steadily over this much event time before now (e.g. 30d) instead of
     /// over the last day: rows older than a day are then stale (timestamp INVALID) too.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_ms)]
