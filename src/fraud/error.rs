@@ -1,7 +1,8 @@
-//! Why training or evaluating a fraud model failed.
+//! Why training or evaluating a fraud model failed (registry errors are [`RegistryError`]).
 
 use std::path::PathBuf;
 
+use super::registry::RegistryError;
 use crate::batch::BatchError;
 
 /// A failed `train` or `evaluate`.
@@ -69,6 +70,9 @@ pub enum FraudError {
         /// smartcore's message.
         message: String,
     },
+    /// The model registry refused.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
     /// The async runtime for reading Delta tables could not start.
     #[error("cannot start the I/O runtime: {0}")]
     Runtime(#[source] std::io::Error),

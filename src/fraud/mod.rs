@@ -8,6 +8,8 @@
 //!   time-based split with undersampled negatives; the better by held-out PR AUC is kept.
 //! * [`metrics`], [`evaluation`]: ROC AUC, PR AUC, precision and recall at the HIGH and MEDIUM
 //!   thresholds, against a plain amount-threshold rule.
+//! * [`registry`]: versioned, hashed artifacts with stages; loading verifies them.
+//! * [`jobs`], [`report`]: `trustflow train` / `evaluate` end to end, and what they print.
 
 pub mod dataset;
 pub mod error;
@@ -15,13 +17,18 @@ pub mod evaluation;
 pub mod examples;
 pub mod features;
 pub mod inputs;
+pub mod jobs;
 pub mod labels;
 pub mod metrics;
 pub mod model;
+pub mod registry;
+mod registry_error;
+pub mod report;
 pub mod train;
 
 pub use error::FraudError;
 pub use inputs::{FEATURE_NAMES, INPUTS};
+pub use registry::{ModelRef, Registry, RegistryError, Selector, Stage};
 
 /// Scores above this are HIGH risk.
 pub const HIGH: f64 = 0.8;
@@ -55,3 +62,7 @@ impl RiskCategory {
 #[cfg(test)]
 #[path = "features_tests.rs"]
 mod features_tests;
+
+#[cfg(test)]
+#[path = "registry_tests.rs"]
+mod registry_tests;
