@@ -10,8 +10,11 @@ use anyhow::Context;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use trustflow::cli::{BatchPlan, Cli, Command, GeneratePlan, RunPlan};
+use trustflow::cli::fraud_args::{ModelsArgs, ModelsCommand};
+use trustflow::cli::{BatchPlan, Cli, Command, EvaluatePlan, GeneratePlan, RunPlan, TrainPlan};
 use trustflow::codec::{LocalRegistry, RestRegistry, SchemaResolver};
+use trustflow::fraud::report::Listing;
+use trustflow::fraud::{FraudError, Registry};
 use trustflow::generate::Generator;
 use trustflow::generate::produce::{Destinations, WireEncoder, produce};
 use trustflow::location::AZURE_CREDENTIALS_HELP;
@@ -77,6 +80,7 @@ fn exit_code(error: &anyhow::Error) -> u8 {
             || cause.downcast_ref::<trustflow::source::SourceError>().is_some_and(|e| e.is_retryable())
             || cause.downcast_ref::<trustflow::batch::BatchError>().is_some_and(|e| e.is_retryable())
             || cause.downcast_ref::<trustflow::demo::DemoError>().is_some_and(|e| e.is_retryable())
+            || cause.downcast_ref::<FraudError>().is_some_and(FraudError::is_retryable)
     });
     if retryable { EXIT_RETRYABLE } else { EXIT_FAILURE }
 }
@@ -86,7 +90,67 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run(RunPlan::from_args(args)?),
         Command::Generate(args) => generate(GeneratePlan::from_args(args)?),
         Command::Batch(args) => batch(BatchPlan::from_args(args)?),
+        Command::Train(args) => train(TrainPlan::from_args(args)?),
+        Command::Evaluate(args) => evaluate(EvaluatePlan::from_args(args)),
+        Command::Models(args) => models(args),
     }
+}
+
+/// Writes `value` as pretty JSON to `path`, if given.
+fn write_json(path: Option<&std::path::Path>, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    if let Some(path) = path {
+        let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+        serde_json::to_writer_pretty(BufWriter::new(file), value)?;
+    }
+    Ok(())
+}
+
+fn train(plan: TrainPlan) -> anyhow::Result<()> {
+    let report = trustflow::fraud::jobs::run_train(&plan.job)?;
+    print!("{report}");
+    write_json(plan.report_json.as_deref(), &report)
+}
+
+fn evaluate(plan: EvaluatePlan) -> anyhow::Result<()> {
+    let report = trustflow::fraud::jobs::run_evaluate(&plan.job)?;
+    print!("{report}");
+    write_json(plan.report_json.as_deref(), &report)
+}
+
+fn models(args: ModelsArgs) -> anyhow::Result<()> {
+    match args.command {
+        ModelsCommand::List { model_dir } => {
+            let listed = Registry::new(&model_dir).list()?;
+            if listed.is_empty() {
+                println!("no models in {}", model_dir.display());
+            } else {
+                print!("{}", Listing(&listed));
+            }
+        }
+        ModelsCommand::Promote { model_dir, version, stage } => {
+            let stages = Registry::new(&model_dir).promote(version, stage)?;
+            let stages: Vec<String> = stages.iter().map(|(s, v)| format!("{s}={v}")).collect();
+            println!(
+                "{stage} -> version {version} in {} (stages: {})",
+                model_dir.display(),
+                stages.join(", ")
+            );
+        }
+        ModelsCommand::Check { model } => {
+            let loaded = Registry::new(&model.dir).load(model.selector)?;
+            let meta = &loaded.meta;
+            println!(
+                "ok: {} version {} ({}, {} inputs of {}, model.bin sha256 {} verified)",
+                model.dir.display(),
+                meta.version,
+                meta.algorithm.name(),
+                meta.features.len().saturating_sub(1),
+                meta.features.first().map(String::as_str).unwrap_or("?"),
+                meta.model_sha256
+            );
+        }
+    }
+    Ok(())
 }
 
 fn batch(plan: BatchPlan) -> anyhow::Result<()> {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use super::cluster::ClusterArgs;
+use super::fraud_args::{EvaluateArgs, ModelsArgs, TrainArgs};
 use crate::batch::OutputFormat;
 
 /// trustflow: financial events from Kafka, checked incrementally, written exactly once to Delta.
@@ -37,6 +38,28 @@ pub enum Command {
     /// The streaming quality graph run to the end of its input, so the output equals the
     /// consolidated output of `run` over the same events.
     Batch(BatchArgs),
+    /// Train a fraud model on labelled transactions: logistic regression and a random forest
+    /// (smartcore) on the earliest 80% by event time, both evaluated on the latest 20% (ROC AUC,
+    /// PR AUC, precision and recall at HIGH > 0.8 and MEDIUM > 0.5, against a plain amount
+    /// rule); the better by PR AUC is saved as the registry's next version.
+    ///
+    /// The features are those of docs/fraud-features.md, computed per transaction over the
+    /// user's event-time history. The models are fitted on the first 7/8 of the training 80%,
+    /// with non-fraud examples undersampled to --negatives-per-fraud per fraud example; the
+    /// last 1/8 (untouched) calibrates their scores back to probabilities at the real balance
+    /// (Platt scaling), so that HIGH and MEDIUM mean what they say.
+    Train(TrainArgs),
+    /// Evaluate a saved fraud model on labelled transactions it never saw, against the amount
+    /// rule of its training run.
+    Evaluate(EvaluateArgs),
+    /// The fraud model registry: list versions, promote one to a stage, check that one loads.
+    ///
+    /// A registry is a directory: DIR/<version>/model.bin and meta.json (metrics, feature list,
+    /// training data identity, SHA-256 of model.bin) per training run, versions 1, 2, ..., and
+    /// DIR/stages.json. A model is named DIR, DIR@VERSION, DIR@production, DIR@staging or
+    /// DIR@latest; DIR alone is the production version, else the latest. Loading verifies the
+    /// hash and the feature list and refuses a corrupt or mismatched artifact.
+    Models(ModelsArgs),
 }
 
 /// Flags of `trustflow run`.
