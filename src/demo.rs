@@ -126,7 +126,7 @@ pub fn run(
         events,
         None,
         WireEncoder::new(registry, schema_id),
-        Destinations { kafka: Some((&config.kafka, &config.topic)), jsonl: None },
+        Destinations { kafka: Some((&config.kafka, &config.topic)), jsonl: None, labels: None },
         |sent| tracing::info!(sent, "generated"),
     )?;
     check_retention(&config.kafka, &config.topic, events)?;

@@ -14,6 +14,8 @@
 //!   table is the current truth.
 //! * [`pipeline`]: the run loop that ties them together on timely workers; [`demo`] wraps it
 //!   with an in-process Kafka cluster and generated data ([`generate`]).
+//! * [`fraud`]: labelled fraud data, per-transaction features, smartcore models trained on a
+//!   time-based holdout and evaluated against an amount rule, and a versioned model registry.
 //! * [`cli`] and [`config`]: flags and YAML pipeline specs, validated into plans.
 //! * [`location`]: output locations (a local directory or an Azure Blob URL) and the object
 //!   store settings for URLs, taken from the environment and never printed.
@@ -25,6 +27,7 @@ pub mod codec;
 pub mod config;
 pub mod dataflow;
 pub mod demo;
+pub mod fraud;
 pub mod generate;
 pub mod location;
 pub mod pipeline;

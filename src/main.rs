@@ -10,8 +10,13 @@ use anyhow::Context;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use trustflow::cli::{BatchPlan, Cli, Command, GeneratePlan, MaintainPlan, QueryPlan, RunPlan};
+use trustflow::cli::fraud_args::{ModelsArgs, ModelsCommand};
+use trustflow::cli::{
+    BatchPlan, Cli, Command, EvaluatePlan, GeneratePlan, MaintainPlan, QueryPlan, RunPlan, TrainPlan,
+};
 use trustflow::codec::{LocalRegistry, RestRegistry, SchemaResolver};
+use trustflow::fraud::report::Listing;
+use trustflow::fraud::{FraudError, Registry};
 use trustflow::generate::Generator;
 use trustflow::generate::produce::{Destinations, WireEncoder, produce};
 use trustflow::location::AZURE_CREDENTIALS_HELP;
@@ -85,6 +90,7 @@ fn exit_code(error: &anyhow::Error) -> u8 {
             || cause.downcast_ref::<trustflow::batch::BatchError>().is_some_and(|e| e.is_retryable())
             || cause.downcast_ref::<trustflow::demo::DemoError>().is_some_and(|e| e.is_retryable())
             || cause.downcast_ref::<MaintainError>().is_some_and(MaintainError::is_retryable)
+            || cause.downcast_ref::<FraudError>().is_some_and(FraudError::is_retryable)
     });
     if retryable { EXIT_RETRYABLE } else { EXIT_FAILURE }
 }
@@ -96,6 +102,9 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Batch(args) => batch(BatchPlan::from_args(args)?),
         Command::Query(args) => query(QueryPlan::from_args(args)?),
         Command::Maintain(args) => maintain(MaintainPlan::from_args(args)?),
+        Command::Train(args) => train(TrainPlan::from_args(args)?),
+        Command::Evaluate(args) => evaluate(EvaluatePlan::from_args(args)),
+        Command::Models(args) => models(args),
     }
 }
 
@@ -133,6 +142,63 @@ fn maintain(plan: MaintainPlan) -> anyhow::Result<()> {
     }));
     printed(written)?;
     Ok(result?)
+}
+
+/// Writes `value` as pretty JSON to `path`, if given.
+fn write_json(path: Option<&std::path::Path>, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    if let Some(path) = path {
+        let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+        serde_json::to_writer_pretty(BufWriter::new(file), value)?;
+    }
+    Ok(())
+}
+
+fn train(plan: TrainPlan) -> anyhow::Result<()> {
+    let report = trustflow::fraud::jobs::run_train(&plan.job)?;
+    print!("{report}");
+    write_json(plan.report_json.as_deref(), &report)
+}
+
+fn evaluate(plan: EvaluatePlan) -> anyhow::Result<()> {
+    let report = trustflow::fraud::jobs::run_evaluate(&plan.job)?;
+    print!("{report}");
+    write_json(plan.report_json.as_deref(), &report)
+}
+
+fn models(args: ModelsArgs) -> anyhow::Result<()> {
+    match args.command {
+        ModelsCommand::List { model_dir } => {
+            let listed = Registry::new(&model_dir).list()?;
+            if listed.is_empty() {
+                println!("no models in {}", model_dir.display());
+            } else {
+                print!("{}", Listing(&listed));
+            }
+        }
+        ModelsCommand::Promote { model_dir, version, stage } => {
+            let stages = Registry::new(&model_dir).promote(version, stage)?;
+            let stages: Vec<String> = stages.iter().map(|(s, v)| format!("{s}={v}")).collect();
+            println!(
+                "{stage} -> version {version} in {} (stages: {})",
+                model_dir.display(),
+                stages.join(", ")
+            );
+        }
+        ModelsCommand::Check { model } => {
+            let loaded = Registry::new(&model.dir).load(model.selector)?;
+            let meta = &loaded.meta;
+            println!(
+                "ok: {} version {} ({}, {} inputs of {}, model.bin sha256 {} verified)",
+                model.dir.display(),
+                meta.version,
+                meta.algorithm.name(),
+                meta.features.len().saturating_sub(1),
+                meta.features.first().map(String::as_str).unwrap_or("?"),
+                meta.model_sha256
+            );
+        }
+    }
+    Ok(())
 }
 
 fn batch(plan: BatchPlan) -> anyhow::Result<()> {
@@ -237,9 +303,16 @@ fn generate(plan: GeneratePlan) -> anyhow::Result<()> {
         )),
         None => None,
     };
+    let mut labels = match &plan.labels {
+        Some(path) => Some(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => None,
+    };
     let destinations = Destinations {
         kafka: plan.kafka.as_ref().map(|k| (k, plan.topic.as_str())),
         jsonl: jsonl.as_mut().map(|w| w as &mut dyn std::io::Write),
+        labels: labels.as_mut().map(|w| w as &mut dyn std::io::Write),
     };
     let started = std::time::Instant::now();
     let truth = produce(
@@ -258,6 +331,9 @@ fn generate(plan: GeneratePlan) -> anyhow::Result<()> {
         truth.garbage_total(),
         truth.events as f64 / seconds.max(1e-9)
     );
+    if truth.fraud_total() > 0 {
+        eprintln!("planted {} fraudulent transactions: {:?}", truth.fraud_total(), truth.fraud);
+    }
     if let Some(path) = &plan.truth {
         let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
         serde_json::to_writer_pretty(BufWriter::new(file), &truth)?;

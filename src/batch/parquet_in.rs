@@ -31,9 +31,18 @@ pub fn read(
     rejects: &mut Rejects,
     stats: &mut ReadStats,
 ) -> Result<Vec<Transaction>, BatchError> {
-    let files = files(path)?;
+    read_files(&files(path)?, rejects, stats)
+}
+
+/// Reads every row of the Parquet files `files`, in that order (e.g. a Delta table's active
+/// files); rows that cannot be transactions go to `rejects`.
+pub fn read_files(
+    files: &[PathBuf],
+    rejects: &mut Rejects,
+    stats: &mut ReadStats,
+) -> Result<Vec<Transaction>, BatchError> {
     let mut rows = Vec::new();
-    for file in &files {
+    for file in files {
         read_file(file, &mut rows, rejects, stats)?;
         stats.files += 1;
     }

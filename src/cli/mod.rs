@@ -3,10 +3,13 @@
 
 pub mod args;
 pub mod cluster;
+pub mod fraud_args;
+pub mod fraud_plan;
 pub mod plan;
 pub mod render;
 pub mod tables;
 
 pub use args::{Cli, Command};
+pub use fraud_plan::{EvaluatePlan, TrainPlan};
 pub use plan::{BatchPlan, GeneratePlan, PlanError, RunPlan};
 pub use tables::{MaintainPlan, QueryPlan};

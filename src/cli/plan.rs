@@ -151,6 +151,8 @@ pub struct GeneratePlan {
     pub jsonl: Option<PathBuf>,
     /// Ground truth output.
     pub truth: Option<PathBuf>,
+    /// Fraud labels output (JSON lines).
+    pub labels: Option<PathBuf>,
 }
 
 impl GeneratePlan {
@@ -167,6 +169,12 @@ impl GeneratePlan {
             if !(0.0..=0.5).contains(&rate) {
                 return Err(PlanError::new(format!("{flag} must be between 0 and 0.5, not {rate}")));
             }
+        }
+        if !(0.0..=0.2).contains(&args.fraud_rate) {
+            return Err(PlanError::new(format!(
+                "--fraud-rate must be between 0 and 0.2, not {}",
+                args.fraud_rate
+            )));
         }
         if args.users == 0 {
             return Err(PlanError::new("--users must be at least 1"));
@@ -188,10 +196,12 @@ impl GeneratePlan {
                 garbage_rate: args.garbage_rate,
                 duplicate_rate: args.duplicate_rate,
                 timeline: args.span.map(|span| Timeline::spanning(now_ms, span, args.count)),
+                fraud_rate: args.fraud_rate,
                 ..GeneratorConfig::default()
             },
             jsonl: args.jsonl,
             truth: args.truth,
+            labels: args.labels,
         })
     }
 }
@@ -352,6 +362,10 @@ mod tests {
         assert_eq!((plan.rate, plan.generator.seed), (None, 7));
         assert!(generate_plan(&["--jsonl", "x", "--garbage-rate", "0.9"]).is_err());
         assert!(generate_plan(&["--jsonl", "x", "--partitions", "0"]).is_err());
+        assert_eq!(generate_plan(&["--jsonl", "x"]).unwrap().generator.fraud_rate, 0.0);
+        let plan = generate_plan(&["--jsonl", "x", "--fraud-rate", "0.005", "--labels", "l"]).unwrap();
+        assert_eq!((plan.generator.fraud_rate, plan.labels), (0.005, Some(PathBuf::from("l"))));
+        assert!(generate_plan(&["--jsonl", "x", "--fraud-rate", "0.5"]).is_err());
     }
 
     #[test]

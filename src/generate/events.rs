@@ -6,6 +6,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 
+use super::fraud::{FraudPattern, FraudRow, Planter, Victim};
 use crate::dataflow::quality::rules::timestamp_valid;
 use crate::record::Transaction;
 
@@ -49,6 +50,9 @@ pub struct GeneratorConfig {
     /// `start_ms` and advances `step_ms` per row (e.g. weeks of event time, to watch a
     /// horizon bound the state). Rows older than 24 h before now are then stale as well.
     pub timeline: Option<Timeline>,
+    /// Share of all events that are planted fraud with a ground-truth label (see
+    /// [`super::fraud`]); 0 plants none and leaves the stream exactly as without fraud.
+    pub fraud_rate: f64,
 }
 
 /// A steady event-time clock: the first row at `start_ms`, each next one `step_ms` later.
@@ -84,6 +88,7 @@ impl Default for GeneratorConfig {
             burst_rate: 0.002,
             garbage_rate: 0.005,
             timeline: None,
+            fraud_rate: 0.0,
         }
     }
 }
@@ -121,6 +126,8 @@ pub struct Planted {
     pub future: bool,
     /// timestamp is earlier than the user's previous row (still valid).
     pub out_of_order: bool,
+    /// The row is planted fraud of this pattern (the label; never a field of the row).
+    pub fraud: Option<FraudPattern>,
 }
 
 /// One generated Kafka value.
@@ -147,20 +154,27 @@ pub struct Generator {
     /// Earlier rows that duplicates can copy (a bounded reservoir).
     recent: Vec<(Transaction, Planted)>,
     burst: Option<(usize, u32)>,
+    /// Fraud campaigns, on their own random stream; `None` without a fraud rate.
+    fraud: Option<Planter>,
 }
 
 impl Generator {
     /// A generator for `config`.
     pub fn new(config: GeneratorConfig) -> Generator {
         let mut rng = StdRng::seed_from_u64(config.seed);
-        let users = (0..config.users.max(1))
+        let mut users: Vec<UserState> = (0..config.users.max(1))
             .map(|_| UserState {
                 typical_cents: (10f64.powf(rng.random_range(2.0..5.0))) as i64,
                 home_currency: CURRENCIES[rng.random_range(0..CURRENCIES.len())],
                 clock_ms: config.now_ms - 23 * HOUR_MS + rng.random_range(0..HOUR_MS),
             })
             .collect();
-        Generator { config, rng, users, emitted: 0, recent: Vec::new(), burst: None }
+        let mut fraud = Planter::new(config.seed, config.fraud_rate);
+        if let (Some(planter), None) = (fraud.as_mut(), config.timeline) {
+            let (lo, hi) = (config.now_ms - 23 * HOUR_MS, config.now_ms - 60_000);
+            users.iter_mut().for_each(|user| user.clock_ms = planter.clock_start(lo, hi));
+        }
+        Generator { config, rng, users, emitted: 0, recent: Vec::new(), burst: None, fraud }
     }
 
     /// A user index, skewed so that low indexes are much more active.
@@ -191,6 +205,9 @@ impl Generator {
             None => {
                 // Keep normal rows inside the valid 24 h: wrap the user's clock back near now.
                 state.clock_ms += step;
+                if let Some(planter) = self.fraud.as_mut() {
+                    state.clock_ms = planter.shape_ordinary_time(state.clock_ms);
+                }
                 if state.clock_ms > self.config.now_ms - 60_000 {
                     state.clock_ms = self.config.now_ms - 23 * HOUR_MS;
                 }
@@ -198,7 +215,10 @@ impl Generator {
             }
         };
         let typical = state.typical_cents;
-        let currency = state.home_currency;
+        let currency = match self.fraud.as_mut() {
+            Some(planter) => planter.ordinary_currency(state.home_currency, &CURRENCIES),
+            None => state.home_currency,
+        };
         let jitter: f64 = self.rng.random_range(0.6..1.4);
         let spike = if self.rng.random_bool(0.01) { self.rng.random_range(3.0..20.0) } else { 1.0 };
         let cents = ((typical as f64) * jitter * spike).max(1.0) as i64;
@@ -311,6 +331,53 @@ impl Generator {
         }
     }
 
+    /// The next planted fraud row, if a campaign is running or this slot starts one.
+    fn fraud_row(&mut self) -> Option<(Transaction, FraudPattern)> {
+        let planter = self.fraud.as_mut()?;
+        let row = match planter.pending() {
+            Some(row) => row,
+            None if planter.starts() => {
+                let user = planter.pick_victim(self.users.len());
+                let state = &self.users[user];
+                let (reference_ms, bounds) = match self.config.timeline {
+                    Some(t) => (t.start_ms + t.step_ms * self.emitted as i64, None),
+                    None => (
+                        state.clock_ms,
+                        Some((self.config.now_ms - 23 * HOUR_MS, self.config.now_ms - 60_000)),
+                    ),
+                };
+                let victim = Victim {
+                    user,
+                    typical_cents: state.typical_cents,
+                    home_currency: state.home_currency,
+                    reference_ms,
+                };
+                planter.campaign(victim, &CURRENCIES, bounds)
+            }
+            None => return None,
+        };
+        let FraudRow { user, timestamp, cents, currency, pattern } = row;
+        if self.config.timeline.is_none() {
+            // Ordinary rows of the victim continue after the campaign.
+            let clock = &mut self.users[user].clock_ms;
+            *clock = (*clock).max(timestamp);
+        }
+        let channel = if pattern == FraudPattern::CardTesting { "web" } else { "mobile" };
+        let metadata = BTreeMap::from([
+            ("channel".to_owned(), channel.to_owned()),
+            ("merchant".to_owned(), format!("m-{}", self.emitted.wrapping_mul(7_919) % 5_000)),
+        ]);
+        let row = Transaction {
+            timestamp: Some(timestamp),
+            transaction_id: Some(format!("tx-{:x}-{:08}", self.config.seed, self.emitted)),
+            amount: Some(Decimal::new(cents, 2)),
+            currency: Some(currency.to_owned()),
+            metadata: Some(metadata.into()),
+            user_id: Some(format!("user-{user:05}")),
+        };
+        Some((row, pattern))
+    }
+
     /// The config this generator was made with.
     pub fn config(&self) -> &GeneratorConfig {
         &self.config
@@ -321,6 +388,10 @@ impl Iterator for Generator {
     type Item = Event;
 
     fn next(&mut self) -> Option<Event> {
+        if let Some((row, pattern)) = self.fraud_row() {
+            self.emitted += 1;
+            return Some(Event::Transaction(row, Planted { fraud: Some(pattern), ..Planted::default() }));
+        }
         let event = if self.rng.random_bool(self.config.garbage_rate) {
             Event::Garbage(self.garbage())
         } else if let Some((row, planted)) =

@@ -1,9 +1,10 @@
-//! Generated transactions as JSON lines, so tests and benchmarks replay exactly what was sent.
+//! Generated transactions (and their fraud labels) as JSON lines, to replay what was sent.
 
 use std::io::{self, Write};
 
 use serde_json::{Map, Value, json};
 
+use super::events::Planted;
 use crate::record::Transaction;
 
 /// One transaction as a JSON object with the reference schema's field names; the amount is a
@@ -22,5 +23,17 @@ pub fn to_json(row: &Transaction) -> Value {
 /// Writes `row` as one line.
 pub fn write_line(out: &mut impl Write, row: &Transaction) -> io::Result<()> {
     serde_json::to_writer(&mut *out, &to_json(row))?;
+    out.write_all(b"\n")
+}
+
+/// The ground-truth label of one generated transaction as one line of the labels file:
+/// `{"transactionId", "fraud", "pattern"}`, `pattern` null unless `fraud`.
+pub fn write_label(out: &mut impl Write, row: &Transaction, planted: &Planted) -> io::Result<()> {
+    let label = json!({
+        "transactionId": row.transaction_id,
+        "fraud": planted.fraud.is_some(),
+        "pattern": planted.fraud.map(|p| p.name()),
+    });
+    serde_json::to_writer(&mut *out, &label)?;
     out.write_all(b"\n")
 }

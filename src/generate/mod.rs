@@ -1,9 +1,11 @@
-//! The demo and test data generator: realistic transactions with planted quality problems.
+//! The demo and test data generator: transactions with planted quality problems and labelled fraud.
 
 pub mod events;
+pub mod fraud;
 pub mod jsonl;
 pub mod produce;
 pub mod truth;
 
-pub use events::{Event, Generator, GeneratorConfig, Timeline};
+pub use events::{Event, Generator, GeneratorConfig, Planted, Timeline};
+pub use fraud::FraudPattern;
 pub use truth::Truth;

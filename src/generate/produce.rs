@@ -54,6 +54,8 @@ pub struct Destinations<'a> {
     pub kafka: Option<(&'a KafkaSettings, &'a str)>,
     /// JSON lines of the decodable transactions.
     pub jsonl: Option<&'a mut dyn Write>,
+    /// JSON lines of every decodable transaction's fraud label (`jsonl::write_label`).
+    pub labels: Option<&'a mut dyn Write>,
 }
 
 /// Encodes generated events: transactions with the registry's transaction schema id,
@@ -137,6 +139,9 @@ pub fn produce(
         if let (Some(out), Event::Transaction(row, _)) = (to.jsonl.as_mut(), &event) {
             jsonl::write_line(out, row)?;
         }
+        if let (Some(out), Event::Transaction(row, planted)) = (to.labels.as_mut(), &event) {
+            jsonl::write_label(out, row, planted)?;
+        }
         if let Some((producer, topic)) = &producer {
             let value = encoder.encode(&event)?;
             let key = match &event {
@@ -165,7 +170,7 @@ pub fn produce(
             .check()
             .map_err(|message| GenerateError::Undelivered { topic: (*topic).to_owned(), message })?;
     }
-    if let Some(out) = to.jsonl.as_mut() {
+    for out in [to.jsonl.as_mut(), to.labels.as_mut()].into_iter().flatten() {
         out.flush()?;
     }
     Ok(truth.finish())

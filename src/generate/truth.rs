@@ -20,6 +20,9 @@ pub struct Truth {
     pub failing: BTreeMap<String, u64>,
     /// Rows planted out of event-time order for their user.
     pub out_of_order: u64,
+    /// Planted fraud rows, by pattern (`generate --fraud-rate`; absent without fraud).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fraud: BTreeMap<String, u64>,
     #[serde(skip)]
     ids: HashMap<String, u64>,
 }
@@ -56,6 +59,9 @@ impl Truth {
                 fail("amount_validity", planted.non_positive_amount);
                 fail("timestamp_validity", planted.stale || planted.future);
                 self.out_of_order += u64::from(planted.out_of_order);
+                if let Some(pattern) = planted.fraud {
+                    *self.fraud.entry(pattern.name().to_owned()).or_default() += 1;
+                }
                 if let Some(id) = &row.transaction_id {
                     *self.ids.entry(id.clone()).or_default() += 1;
                 }
@@ -69,6 +75,11 @@ impl Truth {
         self.failing.insert("uniqueness".to_owned(), duplicates);
         self.ids.clear();
         self
+    }
+
+    /// Total planted fraud rows.
+    pub fn fraud_total(&self) -> u64 {
+        self.fraud.values().sum()
     }
 
     /// Total undecodable values.
