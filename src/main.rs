@@ -201,7 +201,16 @@ fn models(args: ModelsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn batch(plan: BatchPlan) -> anyhow::Result<()> {
+/// The verified model of `model`, ready to score.
+fn load_scorer(model: &trustflow::fraud::ModelRef) -> anyhow::Result<Arc<trustflow::fraud::score::Scorer>> {
+    let loaded = Registry::new(&model.dir).load(model.selector)?;
+    let scorer = trustflow::fraud::score::Scorer::new(loaded)?;
+    eprintln!("scoring with fraud model {} version {}", model.dir.display(), scorer.version());
+    Ok(scorer)
+}
+
+fn batch(mut plan: BatchPlan) -> anyhow::Result<()> {
+    plan.job.scorer = plan.model.as_ref().map(load_scorer).transpose()?;
     if plan.now_defaulted {
         tracing::warn!(
             now_ms = plan.job.now_ms,
@@ -229,6 +238,13 @@ fn run(plan: RunPlan) -> anyhow::Result<()> {
     if plan.processes > 1 && std::env::args().all(|a| !a.starts_with("--now")) {
         tracing::warn!("each process takes its own clock as \"now\": pass the same --now to every process");
     }
+    let scorer = match &plan.model {
+        Some(model) => Some(load_scorer(model)?),
+        None => {
+            tracing::info!("no --model: rows are written UNSCORED (fraud_score null)");
+            None
+        }
+    };
     let config = PipelineConfig {
         kafka: KafkaSettings {
             brokers: plan.brokers.clone().unwrap_or_default(),
@@ -246,6 +262,7 @@ fn run(plan: RunPlan) -> anyhow::Result<()> {
         now_ms: plan.now_ms,
         horizon: plan.horizon,
         maintain_every: plan.maintain_every,
+        scorer,
         bounded: plan.bounded,
         registry,
         stop: stop_on_signal()?,

@@ -56,6 +56,8 @@ pub struct BatchJob {
     pub workers: usize,
     /// Timely's configuration for `workers` threads in this process.
     pub timely: timely::Config,
+    /// The fraud model that scores every row (`None`: rows are `UNSCORED`).
+    pub scorer: Option<std::sync::Arc<crate::fraud::score::Scorer>>,
 }
 
 impl BatchJob {
@@ -133,7 +135,8 @@ pub fn run(job: &BatchJob) -> Result<BatchSummary, BatchError> {
     tracing::info!(rows = read.rows, rejected = read.rejected, seconds = read_elapsed.as_secs_f64(), "read");
 
     let graph_started = Instant::now();
-    let verdicts = evaluate_bounded(rows, job.now_ms, job.timely.clone()).map_err(BatchError::Graph)?;
+    let verdicts = evaluate_bounded(rows, job.now_ms, job.scorer.clone(), job.timely.clone())
+        .map_err(BatchError::Graph)?;
     let graph_elapsed = graph_started.elapsed();
     if verdicts.len() as u64 != read.rows {
         let message = format!("{} rows in, {} verdicts out", read.rows, verdicts.len());

@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use super::cluster::ClusterArgs;
 use super::fraud_args::{EvaluateArgs, ModelsArgs, TrainArgs};
 use crate::batch::OutputFormat;
+use crate::fraud::ModelRef;
 
 /// trustflow: financial events from Kafka, checked incrementally, written exactly once to Delta.
 ///
@@ -135,6 +136,15 @@ pub struct RunArgs {
     /// their reason. Default: keep all history (the spec's `horizon` if it sets one).
     #[arg(long, value_name = "DURATION")]
     pub horizon: Option<String>,
+    /// Score every row for fraud with this model: a registry directory (`trustflow train
+    /// --model-dir`), DIR@VERSION, DIR@production, DIR@staging or DIR@latest; DIR alone is
+    /// the production version, else the latest. The model is verified before the run starts
+    /// (hash, feature list). Rows get fraud_score, risk_category (HIGH > 0.8, MEDIUM > 0.5,
+    /// LOW) and model_version in the tables and the output topic; a late row that changes a
+    /// user's features re-scores the later rows (retraction + new row). Without a model rows
+    /// are UNSCORED (null score). Not with --horizon. Default: the spec's `model`.
+    #[arg(long, value_name = "DIR[@VERSION]")]
+    pub model: Option<String>,
     /// Table upkeep while running, every DURATION (e.g. 10m): compact the small files of the
     /// quality table (one commit per epoch writes small files) and rewrite the
     /// `quality_current` snapshot table (the consolidated current state) under the output
@@ -257,6 +267,11 @@ pub struct BatchArgs {
     /// Worker threads for the quality graph and the writers.
     #[arg(short = 'w', long = "workers", default_value_t = 1, value_name = "N")]
     pub workers: usize,
+    /// Score every row for fraud with this model (DIR, DIR@VERSION, DIR@production, ...; see
+    /// `trustflow models`): the same features and scores as `run --model` gives for the same
+    /// rows. Without it the fraud columns say UNSCORED.
+    #[arg(long, value_name = "DIR[@VERSION]")]
+    pub model: Option<ModelRef>,
     /// Write the run's summary as JSON to this file too.
     #[arg(long, value_name = "PATH")]
     pub summary_json: Option<PathBuf>,

@@ -8,6 +8,7 @@ use super::cluster::ClusterArgs;
 use crate::batch::BatchJob;
 use crate::config::{ConfigError, PipelineSpec};
 use crate::dataflow::horizon::Horizon;
+use crate::fraud::ModelRef;
 use crate::generate::{GeneratorConfig, Timeline};
 use crate::location::{Location, StorageOptions};
 use crate::source::KafkaSettings;
@@ -63,6 +64,8 @@ pub struct RunPlan {
     pub horizon: Option<Horizon>,
     /// How often to compact the quality table and rewrite its snapshot, if at all.
     pub maintain_every: Option<Duration>,
+    /// The fraud model to score with, if any.
+    pub model: Option<ModelRef>,
 }
 
 impl RunPlan {
@@ -91,7 +94,16 @@ impl RunPlan {
         if args.horizon.is_some() {
             spec.horizon = args.horizon;
         }
+        if args.model.is_some() {
+            spec.model = args.model;
+        }
         spec.validate("(flags over the spec)")?;
+        let model = spec
+            .model
+            .as_deref()
+            .map(str::parse::<ModelRef>)
+            .transpose()
+            .map_err(|e| PlanError::new(format!("--model: {e}")))?;
         let horizon = match spec.horizon.as_deref().map(Horizon::parse).transpose() {
             Ok(horizon) => horizon,
             Err(e) => return Err(PlanError::new(format!("--horizon: {e}"))),
@@ -122,6 +134,7 @@ impl RunPlan {
             processes: args.cluster.processes,
             horizon,
             maintain_every: args.maintain_every.map(|ms| Duration::from_millis(ms.unsigned_abs())),
+            model,
             spec,
         })
     }
@@ -215,6 +228,8 @@ pub struct BatchPlan {
     pub now_defaulted: bool,
     /// Where to write the summary JSON.
     pub summary_json: Option<PathBuf>,
+    /// The fraud model to score with, if any (loaded and verified before the run).
+    pub model: Option<ModelRef>,
 }
 
 impl BatchPlan {
@@ -233,11 +248,17 @@ impl BatchPlan {
             now_ms: args.now.unwrap_or_else(wall_clock_ms),
             workers: args.workers,
             timely,
+            scorer: None,
         };
         if let Some(conflict) = job.path_conflict() {
             return Err(PlanError::new(conflict));
         }
-        Ok(BatchPlan { job, now_defaulted: args.now.is_none(), summary_json: args.summary_json })
+        Ok(BatchPlan {
+            job,
+            now_defaulted: args.now.is_none(),
+            summary_json: args.summary_json,
+            model: args.model,
+        })
     }
 }
 

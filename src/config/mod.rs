@@ -35,6 +35,11 @@ pub struct PipelineSpec {
     /// (keep all history, as the batch reference does).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub horizon: Option<String>,
+    /// The fraud model that scores every row: a registry directory, optionally with
+    /// `@VERSION`, `@production`, `@staging` or `@latest` (`trustflow models`). Default: none
+    /// (rows are written `UNSCORED`, with null scores).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 /// The Kafka side of a spec.
@@ -140,6 +145,15 @@ impl PipelineSpec {
         }
         if let Some(Err(e)) = spec.horizon.as_deref().map(crate::dataflow::horizon::Horizon::parse) {
             return Err(invalid(&format!("horizon: {e}")));
+        }
+        if let Some(Err(e)) = spec.model.as_deref().map(str::parse::<crate::fraud::ModelRef>) {
+            return Err(invalid(&format!("model: {e}")));
+        }
+        if spec.model.is_some() && spec.horizon.is_some() {
+            return Err(invalid(
+                "model and horizon together: fraud features need each user's whole history, which the \
+                 horizon retires",
+            ));
         }
         if let Some(problem) = spec.expectations.iter().find_map(Expectation::problem) {
             return Err(invalid(&problem));

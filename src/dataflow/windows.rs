@@ -35,6 +35,11 @@ pub struct WindowMetrics {
     pub users: i64,
     /// Sum of the non-null amounts, in cents.
     pub value_cents: i128,
+    /// Rows with a fraud score.
+    pub scored: i64,
+    /// Sum of their fraud scores, in billionths (each score rounded to 9 decimals first, so
+    /// that the sum is exact and a retraction subtracts exactly what its insertion added).
+    pub score_nanos: i128,
 }
 
 impl WindowMetrics {
@@ -43,11 +48,20 @@ impl WindowMetrics {
         if self.records == 0 { 0.0 } else { self.good as f64 * 100.0 / self.records as f64 }
     }
 
+    /// The average fraud score of the scored rows, if any.
+    pub fn average_fraud_score(&self) -> Option<f64> {
+        (self.scored > 0).then(|| self.score_nanos as f64 / 1e9 / self.scored as f64)
+    }
+
     /// The total value as decimal(38,2).
     pub fn total_value(&self) -> Decimal {
         Decimal::from_i128_with_scale(self.value_cents, 2)
     }
 }
+
+/// The differences a window's totals are counted in: (records, good, cents), (scored rows,
+/// score billionths).
+type Totals = ((i128, i128, i128), (i128, i128));
 
 /// The tumbling window of `width_ms` that holds `timestamp_ms`.
 pub fn window_start(timestamp_ms: Option<i64>, width_ms: i64) -> Option<i64> {
@@ -72,11 +86,13 @@ where
         .explode(move |row: QualityRow| {
             let good = i128::from(row.checks_passed() >= GOOD_CHECKS);
             let value = row.record.amount.map_or(0, cents);
-            Some((window_start(row.record.timestamp, width_ms), (1i128, good, value)))
+            let scored = i128::from(row.fraud.is_some());
+            let score = row.fraud.map_or(0, |f| (f.score.0 * 1e9).round() as i128);
+            Some((window_start(row.record.timestamp, width_ms), ((1i128, good, value), (scored, score))))
         })
         .count()
-        .map(|(window, (records, good, value)): (Option<i64>, (i128, i128, i128))| {
-            (window, (records as i64, good as i64, value))
+        .map(|(window, ((records, good, value), scores)): (Option<i64>, Totals)| {
+            (window, ((records as i64, good as i64, value), (scores.0 as i64, scores.1)))
         });
     let users = rows
         .flat_map(move |row| {
@@ -88,17 +104,15 @@ where
         .count();
     // A window with rows but no non-null user has no `users` entry: join the users onto the
     // totals, and supply zero where none matched.
-    let with_users =
-        totals.clone().join_map(users.clone(), |window, (records, good, value), users| WindowMetrics {
-            start_ms: *window,
-            records: *records,
-            good: *good,
-            users: *users as i64,
-            value_cents: *value,
-        });
-    let without_users =
-        totals.antijoin(users.map(|(window, _)| window)).map(|(window, (records, good, value))| {
-            WindowMetrics { start_ms: window, records, good, users: 0, value_cents: value }
-        });
+    let metrics =
+        |start_ms, ((records, good, value), (scored, score)): ((i64, i64, i128), (i64, i128)), users| {
+            WindowMetrics { start_ms, records, good, users, value_cents: value, scored, score_nanos: score }
+        };
+    let with_users = totals
+        .clone()
+        .join_map(users.clone(), move |window, totals, users| metrics(*window, *totals, *users as i64));
+    let without_users = totals
+        .antijoin(users.map(|(window, _)| window))
+        .map(move |(window, totals)| metrics(window, totals, 0));
     with_users.concat(without_users)
 }

@@ -17,6 +17,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use serde::{Deserialize, Serialize};
+
 use crate::dataflow::quality::rules::cents;
 use crate::record::Transaction;
 
@@ -33,7 +35,10 @@ pub const LAST_ROWS: usize = 6;
 
 /// The features of one transaction. `None` is a null: the feature is undefined for the row
 /// (no timestamp, no history, no amount...), as `docs/fraud-features.md` says per field.
-#[derive(Clone, Debug, Default, PartialEq)]
+///
+/// Equality, order and hash compare the floats bit for bit (`f64::to_bits`), so that features
+/// can be differential data: two computations agree only if they give the very same numbers.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Features {
     /// The row's own amount, in currency units; null iff the amount is null.
     pub amount: Option<f64>,
@@ -58,6 +63,62 @@ pub struct Features {
     pub hour: Option<u8>,
 }
 
+/// The fields as bits, for equality, order and hashing.
+type FeatureBits = (
+    Option<u64>,
+    Option<u64>,
+    [Option<u64>; 3],
+    [Option<u64>; 3],
+    Option<u64>,
+    Option<u64>,
+    Option<bool>,
+    Option<u64>,
+    Option<u8>,
+);
+
+impl Features {
+    fn bits(&self) -> FeatureBits {
+        let bits = |x: Option<f64>| x.map(f64::to_bits);
+        (
+            bits(self.amount),
+            self.prior_count,
+            self.count,
+            self.sum.map(bits),
+            bits(self.zscore),
+            bits(self.ratio_last6),
+            self.new_currency,
+            bits(self.since_previous_s),
+            self.hour,
+        )
+    }
+}
+
+impl PartialEq for Features {
+    fn eq(&self, other: &Features) -> bool {
+        self.bits() == other.bits()
+    }
+}
+
+impl Eq for Features {}
+
+impl PartialOrd for Features {
+    fn partial_cmp(&self, other: &Features) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Features {
+    fn cmp(&self, other: &Features) -> std::cmp::Ordering {
+        self.bits().cmp(&other.bits())
+    }
+}
+
+impl std::hash::Hash for Features {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.bits().hash(state);
+    }
+}
+
 /// The features of every row of `rows`, in the same order. Deterministic: the result depends
 /// only on the multiset of rows, not on their order in `rows` (copies of a row get their
 /// copies' features in input order, and copies are indistinguishable).
@@ -72,52 +133,76 @@ pub fn compute(rows: &[Transaction]) -> Vec<Features> {
     }
     for mut history in users.into_values() {
         history.sort_by(|&a, &b| rows[a].cmp(&rows[b]).then(a.cmp(&b)));
-        walk_user(rows, &history, &mut out);
+        let mut at = history.iter();
+        walk(history.iter().map(|&i| (&rows[i], 1)), |_, features| {
+            if let Some(&index) = at.next() {
+                out[index] = features;
+            }
+        });
     }
     out
 }
 
-/// Fills `out` for one user's rows, `order` their indexes in event-time order.
-fn walk_user(rows: &[Transaction], order: &[usize], out: &mut [Features]) {
-    let times: Vec<i64> = order.iter().map(|&i| rows[i].timestamp.unwrap_or_default()).collect();
-    let amounts: Vec<Option<i128>> = order.iter().map(|&i| rows[i].amount.map(cents)).collect();
-    // prefix[k]: sum of the non-null cents of rows 0..k.
-    let mut prefix = Vec::with_capacity(order.len() + 1);
-    prefix.push(0i128);
-    for amount in &amounts {
-        prefix.push(prefix[prefix.len() - 1] + amount.unwrap_or(0));
-    }
+/// Walks one user's rows in event-time order (`rows` sorted by [`Transaction`]'s `Ord`, each
+/// with its multiplicity, as a differential `reduce` sees them) and calls `emit(row, features)`
+/// once per physical row, in order: copies of a row are consecutive physical rows, the later
+/// with the earlier in its history. Rows without a timestamp get their amount only and are in
+/// nobody's history. This is the whole definition; [`compute`] and the incremental operator
+/// (`dataflow::fraud`) both call it.
+pub fn walk<'a>(
+    rows: impl IntoIterator<Item = (&'a Transaction, isize)>,
+    mut emit: impl FnMut(&'a Transaction, Features),
+) {
+    let mut times: Vec<i64> = Vec::new();
+    // prefix[k]: sum of the non-null cents of physical rows 0..k.
+    let mut prefix: Vec<i128> = vec![0];
+    let mut amounts: Vec<Option<i128>> = Vec::new();
     let mut starts = [0usize; 3];
     let mut running = Running::new();
     let mut currencies: HashSet<&str> = HashSet::new();
-    for (k, &index) in order.iter().enumerate() {
-        let t = times[k];
-        let features = &mut out[index];
-        features.prior_count = Some(k as u64);
-        for (w, window) in WINDOWS_MS.iter().enumerate() {
-            while starts[w] < k && times[starts[w]] <= t.saturating_sub(*window) {
-                starts[w] += 1;
+    for (row, copies) in rows {
+        let amount = row.amount.map(cents);
+        let Some(t) = row.timestamp else {
+            for _ in 0..copies.max(0) {
+                emit(row, Features { amount: amount.map(|c| c as f64 / 100.0), ..Features::default() });
             }
-            features.count[w] = Some((k - starts[w]) as u64);
-            features.sum[w] = Some((prefix[k] - prefix[starts[w]]) as f64 / 100.0);
-        }
-        let amount = amounts[k];
-        features.zscore = amount.and_then(|x| running.zscore(x));
-        let last = &amounts[k.saturating_sub(LAST_ROWS)..k];
-        let (sum, n) = last.iter().flatten().fold((0i128, 0i128), |(s, n), c| (s + c, n + 1));
-        features.ratio_last6 = match amount {
-            Some(x) if n > 0 && sum > 0 => Some((x * n) as f64 / sum as f64),
-            _ => None,
+            continue;
         };
-        let currency = rows[index].currency.as_deref().filter(|c| !c.is_empty());
-        features.new_currency = currency.filter(|_| k > 0).map(|c| !currencies.contains(c));
-        features.since_previous_s = (k > 0).then(|| (t - times[k - 1]) as f64 / 1000.0);
-        features.hour = Some(t.div_euclid(HOUR_MS).rem_euclid(24) as u8);
-        if let Some(c) = currency {
-            currencies.insert(c);
-        }
-        if let Some(x) = amount {
-            running.add(x);
+        let currency = row.currency.as_deref().filter(|c| !c.is_empty());
+        for _ in 0..copies.max(0) {
+            let k = times.len();
+            let mut features = Features {
+                amount: amount.map(|c| c as f64 / 100.0),
+                prior_count: Some(k as u64),
+                ..Features::default()
+            };
+            for (w, window) in WINDOWS_MS.iter().enumerate() {
+                while starts[w] < k && times[starts[w]] <= t.saturating_sub(*window) {
+                    starts[w] += 1;
+                }
+                features.count[w] = Some((k - starts[w]) as u64);
+                features.sum[w] = Some((prefix[k] - prefix[starts[w]]) as f64 / 100.0);
+            }
+            features.zscore = amount.and_then(|x| running.zscore(x));
+            let last = &amounts[k.saturating_sub(LAST_ROWS)..k];
+            let (sum, n) = last.iter().flatten().fold((0i128, 0i128), |(s, n), c| (s + c, n + 1));
+            features.ratio_last6 = match amount {
+                Some(x) if n > 0 && sum > 0 => Some((x * n) as f64 / sum as f64),
+                _ => None,
+            };
+            features.new_currency = currency.filter(|_| k > 0).map(|c| !currencies.contains(c));
+            features.since_previous_s = (k > 0).then(|| (t - times[k - 1]) as f64 / 1000.0);
+            features.hour = Some(t.div_euclid(HOUR_MS).rem_euclid(24) as u8);
+            emit(row, features);
+            if let Some(c) = currency {
+                currencies.insert(c);
+            }
+            if let Some(x) = amount {
+                running.add(x);
+            }
+            times.push(t);
+            prefix.push(prefix[k] + amount.unwrap_or(0));
+            amounts.push(amount);
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Fraud scoring, first part: labelled data in, features, training, evaluation, model registry.
+//! Fraud scoring: labelled data, features, training, evaluation, model registry, scoring.
 //!
 //! * [`features`]: the reference per-transaction features over the user's event-time history
 //!   (`docs/fraud-features.md`), and [`inputs`]: the model's numeric input vector.
@@ -10,6 +10,8 @@
 //!   thresholds, against a plain amount-threshold rule.
 //! * [`registry`]: versioned, hashed artifacts with stages; loading verifies them.
 //! * [`jobs`], [`report`]: `trustflow train` / `evaluate` end to end, and what they print.
+//! * [`score`]: scoring in the dataflow (`run --model`, `batch --model`): features in, a
+//!   [`score::FraudScore`] per row out.
 
 pub mod dataset;
 pub mod error;
@@ -24,6 +26,7 @@ pub mod model;
 pub mod registry;
 mod registry_error;
 pub mod report;
+pub mod score;
 pub mod train;
 
 pub use error::FraudError;

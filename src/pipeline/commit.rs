@@ -10,7 +10,7 @@ use tokio::runtime::Runtime;
 use super::PipelineConfig;
 use super::error::PipelineError;
 use super::memory::{Retained, StateStats};
-use super::resume::{Position, Resume, commit_info};
+use super::resume::{ModelId, Position, Resume, commit_info};
 use super::summary::{SideTableStats, TableStats};
 use super::worker::REPLAY_INTERRUPTED;
 use crate::dataflow::horizon::LateEvent;
@@ -181,6 +181,8 @@ pub struct Committer {
     kafka: Option<KafkaOutput>,
     /// The topic read, recorded with each commit.
     topic: String,
+    /// The fraud model scoring the rows, recorded with each commit.
+    model: Option<ModelId>,
     /// The source position of the main table's last commit.
     position: Position,
     /// A worker stopped before its replay ended: nothing more may be committed.
@@ -282,6 +284,7 @@ impl Committer {
             late,
             kafka,
             topic: config.topic.clone(),
+            model: config.scorer.as_ref().map(|s| s.id()),
             position: resume.map(|r| r.last.clone()).unwrap_or_default(),
             halted: false,
             maintenance: config.maintain_every.map(|every| (every, Instant::now())),
@@ -332,7 +335,8 @@ impl Committer {
                 && (!quality.is_empty() || side_changes || offsets != self.position.offsets)
             {
                 let current = Position { epoch, offsets };
-                let info = commit_info(&self.topic, &current, Some(&self.position).filter(|p| p.epoch > 0));
+                let previous = Some(&self.position).filter(|p| p.epoch > 0);
+                let info = commit_info(&self.topic, &current, previous, self.model.as_ref());
                 let outcome =
                     self.runtime.block_on(self.quality.commit_epoch_with_info(epoch, &quality, info))?;
                 self.stats.record(outcome.version, outcome.rows, &quality);

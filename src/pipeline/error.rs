@@ -91,6 +91,13 @@ pub enum PipelineError {
         /// The record that failed it.
         record: Box<crate::record::Transaction>,
     },
+    /// Fraud scoring and an event-time horizon were both asked for: the features need each
+    /// user's whole history, which the horizon retires.
+    #[error(
+        "fraud scoring (--model) needs each user's whole history (running mean, new currency, prior \
+         count), which --horizon retires: run without --horizon"
+    )]
+    ScoringWithHorizon,
     /// The timely runtime could not start (bad cluster addresses, port in use, ...).
     #[error("cannot start the timely workers: {0}")]
     Cluster(String),
@@ -122,6 +129,7 @@ impl PipelineError {
             | PipelineError::ReplayShort { .. }
             | PipelineError::ConcurrentRun { .. }
             | PipelineError::ExpectationFailed { .. }
+            | PipelineError::ScoringWithHorizon
             | PipelineError::Cluster(_)
             | PipelineError::Runtime(_)
             | PipelineError::WorkerPanicked { .. } => false,

@@ -60,6 +60,8 @@ pub struct PipelineConfig {
     pub now_ms: i64,
     /// Bound the graph's state by this event-time horizon (`None`: keep all history).
     pub horizon: Option<crate::dataflow::horizon::Horizon>,
+    /// The fraud model that scores every row (`None`: rows are written `UNSCORED`).
+    pub scorer: Option<Arc<crate::fraud::score::Scorer>>,
     /// Compact the quality table and rewrite its `quality_current` snapshot this often.
     pub maintain_every: Option<Duration>,
     /// Stop once every partition has been read to its end (instead of running until stopped).
@@ -74,6 +76,9 @@ pub struct PipelineConfig {
 /// Runs the pipeline on the timely cluster described by `timely`, until the input ends
 /// (`bounded`) and everything is committed. Returns this process's summary.
 pub fn run(config: PipelineConfig, timely: timely::Config) -> Result<RunSummary, PipelineError> {
+    if config.scorer.is_some() && config.horizon.is_some() {
+        return Err(PipelineError::ScoringWithHorizon);
+    }
     let started = Instant::now();
     let shared = Arc::new(Mutex::new(RunSummary::default()));
     let totals = shared.clone();
@@ -134,6 +139,17 @@ fn resume_point(config: &PipelineConfig) -> Result<Option<resume::Resume>, Pipel
     let resume = resume::Resume::from_info(&table.to_string(), epoch, &info)?;
     if resume.topic != config.topic {
         return Err(cannot(format!("they were read from topic `{}`, not `{}`", resume.topic, config.topic)));
+    }
+    let model = config.scorer.as_ref().map(|s| s.id());
+    if resume.model != model {
+        let name =
+            |m: &Option<resume::ModelId>| m.as_ref().map_or("no model".to_owned(), |m| format!("model {m}"));
+        return Err(cannot(format!(
+            "they were scored with {}, this run with {}: a run must score with one model from start to \
+             end (write a new model's scores to another output or app id)",
+            name(&resume.model),
+            name(&model)
+        )));
     }
     Ok(Some(resume))
 }

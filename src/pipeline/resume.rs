@@ -28,19 +28,42 @@ pub struct Position {
     pub offsets: Offsets,
 }
 
+/// The fraud model whose scores a run commits: a restarted run must score with the same one,
+/// or the retractions it computes again would not match the rows committed before.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelId {
+    /// The registry version.
+    pub version: u32,
+    /// SHA-256 of the artifact.
+    pub sha256: String,
+}
+
+impl std::fmt::Display for ModelId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "version {} (sha256 {})", self.version, self.sha256)
+    }
+}
+
 /// Where a restarted run picks up, read from the main table's last commit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Resume {
     /// The topic the committed epochs were read from.
     pub topic: String,
+    /// The fraud model the committed epochs were scored with (`None`: not scored).
+    pub model: Option<ModelId>,
     /// The last committed epoch.
     pub last: Position,
     /// The epoch committed before it, if any.
     pub previous: Option<Position>,
 }
 
-/// The `commitInfo` metadata of the main table's commit of `current`.
-pub fn commit_info(topic: &str, current: &Position, previous: Option<&Position>) -> BTreeMap<String, Value> {
+/// The `commitInfo` metadata of the main table's commit of `current`, scored by `model`.
+pub fn commit_info(
+    topic: &str,
+    current: &Position,
+    previous: Option<&Position>,
+    model: Option<&ModelId>,
+) -> BTreeMap<String, Value> {
     let offsets =
         |o: &Offsets| o.iter().map(|(p, off)| (p.to_string(), json!(off))).collect::<serde_json::Map<_, _>>();
     let mut info = BTreeMap::new();
@@ -50,6 +73,9 @@ pub fn commit_info(topic: &str, current: &Position, previous: Option<&Position>)
             "previous".to_owned(),
             json!({ "epoch": previous.epoch, "offsets": offsets(&previous.offsets) }),
         );
+    }
+    if let Some(model) = model {
+        info.insert("model".to_owned(), json!({ "version": model.version, "sha256": model.sha256 }));
     }
     info
 }
@@ -83,7 +109,17 @@ impl Resume {
                 Some(Position { epoch, offsets })
             }
         };
-        Ok(Resume { topic, last, previous })
+        let model = match info.get("model") {
+            None => None,
+            Some(m) => Some(ModelId {
+                version: m["version"]
+                    .as_u64()
+                    .and_then(|v| u32::try_from(v).ok())
+                    .ok_or_else(|| invalid("bad model version"))?,
+                sha256: m["sha256"].as_str().ok_or_else(|| invalid("bad model hash"))?.to_owned(),
+            }),
+        };
+        Ok(Resume { topic, model, last, previous })
     }
 
     /// The epoch at which a replayed record of `partition` at `offset` is fed: the previous
@@ -124,16 +160,23 @@ mod tests {
     fn info_round_trips() {
         let last = position(9, &[(0, 120), (1, 7)]);
         let previous = position(4, &[(0, 100)]);
-        let info = commit_info("transactions", &last, Some(&previous));
+        let info = commit_info("transactions", &last, Some(&previous), None);
         let resume = Resume::from_info("t", 9, &info).unwrap();
-        assert_eq!(resume, Resume { topic: "transactions".into(), last, previous: Some(previous) });
+        assert_eq!(
+            resume,
+            Resume { topic: "transactions".into(), model: None, last, previous: Some(previous) }
+        );
         assert_eq!(resume.first_epoch(), 4);
+        let model = ModelId { version: 3, sha256: "ab".into() };
+        let info = commit_info("transactions", &position(2, &[]), None, Some(&model));
+        assert_eq!(Resume::from_info("t", 2, &info).unwrap().model, Some(model));
     }
 
     #[test]
     fn records_replay_at_the_epoch_that_first_covered_them() {
         let resume = Resume {
             topic: "t".into(),
+            model: None,
             last: position(9, &[(0, 120), (1, 7)]),
             previous: Some(position(4, &[(0, 100)])),
         };

@@ -24,6 +24,7 @@ use super::summary::RunSummary;
 use crate::codec::{Decoder, wire};
 use crate::dataflow::expectations::route;
 use crate::dataflow::horizon::{LateEvent, Mark, quality_within_marks};
+use crate::dataflow::quality::graph::quality_scored;
 use crate::dataflow::quality::quality;
 use crate::dataflow::windows::{DASHBOARD_WINDOW_MS, window_metrics};
 use crate::record::{Record, Transaction};
@@ -82,6 +83,7 @@ pub(super) fn run_worker(
     let now_ms = config.now_ms;
     let expectations = config.expectations.clone();
     let horizon = config.horizon;
+    let scorer = config.scorer.clone();
     let (mut input, mut marks_input, mut positions_input) = worker.dataflow::<u64, _, _>(|scope| {
         let (input, transactions) = scope.new_collection::<Transaction, isize>();
         let (positions_input, positions) = scope.new_collection::<(i32, i64), isize>();
@@ -96,7 +98,11 @@ pub(super) fn run_worker(
             // holds every row.
             None => {
                 let late = Vec::<(LateEvent, u64, isize)>::new().to_stream(scope).as_collection();
-                (quality(transactions.clone(), now_ms), late, transactions)
+                let verdicts = match scorer {
+                    Some(scorer) => quality_scored(transactions.clone(), now_ms, scorer),
+                    None => quality(transactions.clone(), now_ms),
+                };
+                (verdicts, late, transactions)
             }
         };
         buffer(late, &outputs, |o| &mut o.late);

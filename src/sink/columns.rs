@@ -20,11 +20,15 @@ pub const CHANGE_TYPE: &str = "_change_type";
 /// Name of the epoch column: the epoch whose commit wrote the row.
 pub const EPOCH: &str = "_epoch";
 
-/// The data columns (the reference design's output) come first, the change columns after them.
-pub const OUTPUT_COLUMNS: usize = 19;
+/// The reference design's quality output columns (`docs/quality-semantics.md`).
+pub const QUALITY_COLUMNS: usize = 19;
+
+/// The data columns: the reference design's quality output, then the fraud verdict
+/// (`fraud_score`, `risk_category`, `model_version`); the change columns come after them.
+pub const OUTPUT_COLUMNS: usize = 22;
 
 /// Column names, in table order.
-pub const COLUMN_NAMES: [&str; 21] = [
+pub const COLUMN_NAMES: [&str; 24] = [
     "transactionId",
     "userId",
     "amount",
@@ -44,6 +48,9 @@ pub const COLUMN_NAMES: [&str; 21] = [
     "uniqueness",
     "checks_passed",
     "quality_score",
+    "fraud_score",
+    "risk_category",
+    "model_version",
     CHANGE_TYPE,
     EPOCH,
 ];
@@ -119,7 +126,7 @@ pub fn delta_fields() -> Result<Vec<StructField>, SinkError> {
         let scale = u8::try_from(s).map_err(|_| SinkError::internal("decimal scale over 255"))?;
         DataType::decimal(p, scale).map_err(|e| SinkError::internal(e.to_string()))
     };
-    let types: [DataType; 21] = [
+    let types: [DataType; 24] = [
         DataType::STRING,
         DataType::STRING,
         decimal(AMOUNT_PRECISION, AMOUNT_SCALE)?,
@@ -139,6 +146,9 @@ pub fn delta_fields() -> Result<Vec<StructField>, SinkError> {
         DataType::STRING,
         DataType::INTEGER,
         DataType::DOUBLE,
+        DataType::DOUBLE,
+        DataType::STRING,
+        DataType::INTEGER,
         DataType::STRING,
         DataType::LONG,
     ];
@@ -197,18 +207,21 @@ mod tests {
         let fields = delta_fields().unwrap();
         let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
         assert_eq!(names, COLUMN_NAMES);
-        assert!(fields[..19].iter().all(|f| f.is_nullable()));
-        assert!(!fields[19].is_nullable() && !fields[20].is_nullable());
+        assert!(fields[..OUTPUT_COLUMNS].iter().all(|f| f.is_nullable()));
+        assert!(!fields[OUTPUT_COLUMNS].is_nullable() && !fields[OUTPUT_COLUMNS + 1].is_nullable());
         let arrow = arrow_schema().unwrap();
         assert_eq!(arrow.field(2).data_type(), &ArrowType::Decimal128(18, 2));
         assert_eq!(arrow.field(14).data_type(), &ArrowType::Decimal128(22, 6));
         assert_eq!(arrow.field(17).data_type(), &ArrowType::Int32);
+        assert_eq!(arrow.field(19).data_type(), &ArrowType::Float64);
+        assert_eq!(arrow.field(21).data_type(), &ArrowType::Int32);
         let ArrowType::Map(entries, false) = arrow.field(5).data_type() else {
             panic!("metadata is not an unsorted map")
         };
         assert_eq!(entries.name(), "key_value");
         let output = output_arrow_schema().unwrap();
         assert_eq!(output.fields()[..], arrow.fields()[..OUTPUT_COLUMNS]);
-        assert_eq!(output_fields().unwrap().last().map(|f| f.name().as_str()), Some("quality_score"));
+        assert_eq!(output_fields().unwrap().last().map(|f| f.name().as_str()), Some("model_version"));
+        assert_eq!(COLUMN_NAMES[QUALITY_COLUMNS - 1], "quality_score");
     }
 }

@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use super::columns::{CHANGE_TYPE, CHECKS, COLUMN_NAMES, ChangeType, EPOCH};
 use super::error::SinkError;
 use crate::dataflow::quality::QualityRow;
+use crate::fraud::score::{FraudScore, Score, risk_label};
 use crate::record::Transaction;
 
 /// One row of the changelog table.
@@ -58,6 +59,7 @@ pub fn batch_to_changes(batch: &RecordBatch) -> Result<Vec<ChangeRow>, SinkError
     let avgs = decimals(batch, name(14))?;
     let checks = column::<Int32Array>(batch, name(17))?;
     let scores = column::<Float64Array>(batch, name(18))?;
+    let fraud = FraudColumns::of(batch)?;
     let changes = column::<StringArray>(batch, CHANGE_TYPE)?;
     let epochs = column::<Int64Array>(batch, EPOCH)?;
     let (keys, values) = map_entries(metadata)?;
@@ -92,7 +94,11 @@ pub fn batch_to_changes(batch: &RecordBatch) -> Result<Vec<ChangeRow>, SinkError
             avg_transaction_amount: decimal_at(avgs, i, name(14))?,
             consistent: false,
             unique: false,
+            fraud: None,
         };
+        if let Some(fraud) = &fraud {
+            row.fraud = fraud.at(i)?;
+        }
         for (check, array) in CHECKS.iter().zip(&flags) {
             let text = required(name(check.column), i, array.is_valid(i).then(|| array.value(i)))?;
             let passed = match text {
@@ -124,6 +130,56 @@ pub fn batch_to_changes(batch: &RecordBatch) -> Result<Vec<ChangeRow>, SinkError
         out.push(ChangeRow { epoch, change, row });
     }
     Ok(out)
+}
+
+/// The fraud verdict columns, when the batch has them (tables written before they existed do
+/// not: their rows read back unscored).
+struct FraudColumns<'a> {
+    scores: &'a Float64Array,
+    risks: &'a StringArray,
+    versions: &'a Int32Array,
+}
+
+impl<'a> FraudColumns<'a> {
+    fn of(batch: &'a RecordBatch) -> Result<Option<FraudColumns<'a>>, SinkError> {
+        if batch.column_by_name(COLUMN_NAMES[19]).is_none() {
+            return Ok(None);
+        }
+        Ok(Some(FraudColumns {
+            scores: column(batch, COLUMN_NAMES[19])?,
+            risks: column(batch, COLUMN_NAMES[20])?,
+            versions: column(batch, COLUMN_NAMES[21])?,
+        }))
+    }
+
+    /// Row `i`'s verdict: a score and a version together or neither, and the risk category
+    /// that the score gives.
+    fn at(&self, i: usize) -> Result<Option<FraudScore>, SinkError> {
+        let score = self.scores.is_valid(i).then(|| self.scores.value(i));
+        let version = self.versions.is_valid(i).then(|| self.versions.value(i));
+        let fraud = match (score, version) {
+            (None, None) => None,
+            (Some(score), Some(version)) => {
+                let model_version = u32::try_from(version)
+                    .map_err(|_| decode_error(COLUMN_NAMES[21], format!("negative at row {i}")))?;
+                Some(FraudScore { score: Score(score), model_version })
+            }
+            _ => {
+                return Err(decode_error(
+                    COLUMN_NAMES[19],
+                    format!("a score without a model version, or the reverse, at row {i}"),
+                ));
+            }
+        };
+        let risk = self.risks.is_valid(i).then(|| self.risks.value(i));
+        if risk != Some(risk_label(fraud.as_ref())) {
+            return Err(decode_error(
+                COLUMN_NAMES[20],
+                format!("{risk:?} at row {i} disagrees with the score"),
+            ));
+        }
+        Ok(fraud)
+    }
 }
 
 /// A decimal column with its scale.

@@ -14,6 +14,7 @@ use rust_decimal::Decimal;
 use super::columns::{CHECKS, COLUMN_NAMES, ChangeType, OUTPUT_COLUMNS};
 use super::error::SinkError;
 use crate::dataflow::quality::QualityRow;
+use crate::fraud::score::risk_label;
 
 /// Builds the changelog batch of one epoch under `schema` (from [`arrow_schema`](super::columns::arrow_schema)): a diff
 /// `d > 0` gives `d` insert rows, `d < 0` gives `|d|` delete rows, `0` none.
@@ -72,6 +73,9 @@ where
     let mut avgs = Decimal128Builder::with_capacity(rows_count).with_data_type(avg_type.2);
     let mut checks = Int32Builder::with_capacity(rows_count);
     let mut scores = Float64Builder::with_capacity(rows_count);
+    let mut fraud_scores = Float64Builder::with_capacity(rows_count);
+    let mut risks = StringBuilder::with_capacity(rows_count, rows_count * 8);
+    let mut versions = Int32Builder::with_capacity(rows_count);
     for (row, copies) in rows {
         let record = &row.record;
         let amount =
@@ -93,6 +97,9 @@ where
             avgs.append_option(avg);
             checks.append_value(i32::from(row.checks_passed()));
             scores.append_value(row.quality_score());
+            fraud_scores.append_option(row.fraud.map(|f| f.score.0));
+            risks.append_value(risk_label(row.fraud.as_ref()));
+            versions.append_option(row.fraud.map(|f| model_version_column(f.model_version)).transpose()?);
         }
     }
     let mut flags = flags.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
@@ -109,8 +116,20 @@ where
     columns.extend(flags);
     columns.push(Arc::new(checks.finish()));
     columns.push(Arc::new(scores.finish()));
+    columns.push(Arc::new(fraud_scores.finish()));
+    columns.push(Arc::new(risks.finish()));
+    columns.push(Arc::new(versions.finish()));
     debug_assert_eq!(columns.len(), OUTPUT_COLUMNS);
     Ok(columns)
+}
+
+/// A model version as the `model_version` column (an int).
+fn model_version_column(version: u32) -> Result<i32, SinkError> {
+    i32::try_from(version).map_err(|_| SinkError::ValueOutOfRange {
+        column: "model_version",
+        value: version.to_string(),
+        reason: "over 2^31 - 1".into(),
+    })
 }
 
 /// Precision, scale and type of the decimal column `index` of `schema`.
@@ -233,6 +252,7 @@ mod tests {
             avg_transaction_amount: None,
             consistent: true,
             unique: true,
+            fraud: None,
         };
         let schema = arrow_schema().unwrap();
         let changes = [(row.clone(), 2), (row.clone(), 0), (row, -3)];

@@ -107,11 +107,12 @@ impl ChangeTable for QuarantineChanges {
 }
 
 /// The quality dashboard: per event-time window, records, good records (score >= 0.9), the
-/// quality percentage, distinct users and total value.
+/// quality percentage, distinct users, total value and the average fraud score (null when the
+/// run has no model).
 pub struct WindowChanges;
 
 /// Column names of the window table's data columns.
-pub const WINDOW_COLUMNS: [&str; 7] = [
+pub const WINDOW_COLUMNS: [&str; 8] = [
     "window_start",
     "window_end",
     "total_records",
@@ -119,6 +120,7 @@ pub const WINDOW_COLUMNS: [&str; 7] = [
     "quality_percentage",
     "unique_users",
     "total_value",
+    "avg_fraud_score",
 ];
 
 impl WindowChanges {
@@ -141,6 +143,7 @@ impl ChangeTable for WindowChanges {
             DataType::DOUBLE,
             DataType::LONG,
             value,
+            DataType::DOUBLE,
         ];
         let mut fields: Vec<StructField> =
             WINDOW_COLUMNS.iter().zip(types).map(|(name, ty)| StructField::new(*name, ty, true)).collect();
@@ -159,6 +162,7 @@ impl ChangeTable for WindowChanges {
         let mut percentage = Float64Builder::with_capacity(rows);
         let mut value =
             Decimal128Builder::with_capacity(rows).with_data_type(schema.field(6).data_type().clone());
+        let mut fraud = Float64Builder::with_capacity(rows);
         let mut change_types = StringBuilder::with_capacity(rows, rows * 6);
         let mut epochs = Int64Builder::with_capacity(rows);
         for (m, diff) in changes {
@@ -171,6 +175,7 @@ impl ChangeTable for WindowChanges {
                 percentage.append_value(m.quality_percentage());
                 longs[4].append_value(m.users);
                 value.append_value(m.value_cents);
+                fraud.append_option(m.average_fraud_score());
                 change_types.append_value(change.as_str());
                 epochs.append_value(epoch);
             }
@@ -185,6 +190,7 @@ impl ChangeTable for WindowChanges {
             Arc::new(percentage.finish()),
             next()?,
             Arc::new(value.finish()),
+            Arc::new(fraud.finish()),
             Arc::new(change_types.finish()),
             Arc::new(epochs.finish()),
         ];

@@ -44,6 +44,7 @@ fn row(id: Option<&str>, amount: Option<&str>, metadata: Option<&[(&str, &str)]>
         avg_transaction_amount: amount.map(|_| dec("133.333333")),
         consistent: amount != Some("-5.00"),
         unique: id != Some("dup"),
+        fraud: None,
     }
 }
 

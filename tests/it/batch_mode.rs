@@ -15,8 +15,9 @@ use crate::support::{
 
 const NOW: &str = "1767225600000";
 
-/// The batch output's columns (QUALITY_SEMANTICS.md) and their pyarrow types.
-const OUTPUT: [(&str, &str); 19] = [
+/// The batch output's columns (QUALITY_SEMANTICS.md, then the fraud verdict) and their
+/// pyarrow types.
+const OUTPUT: [(&str, &str); 22] = [
     ("transactionId", "string"),
     ("userId", "string"),
     ("amount", "decimal128(18, 2)"),
@@ -36,6 +37,9 @@ const OUTPUT: [(&str, &str); 19] = [
     ("uniqueness", "string"),
     ("checks_passed", "int32"),
     ("quality_score", "double"),
+    ("fraud_score", "double"),
+    ("risk_category", "string"),
+    ("model_version", "int32"),
 ];
 
 /// Runs `trustflow batch` with `args` after the input and output, returning its summary JSON.

@@ -39,6 +39,7 @@ pub fn verdict(id: Option<&str>, amount: &str, avg: &str) -> QualityRow {
         avg_transaction_amount: Some(avg.parse().unwrap()),
         consistent: true,
         unique: true,
+        fraud: None,
     }
 }
 

@@ -133,7 +133,7 @@ fn issue_2_real_kafka_every_event_once_with_planted_flags() {
         NOW,
     ]);
     let batch = read_delta(&batch, true);
-    assert_eq!(batch["columns"], json!(COLUMNS[..19]));
+    assert_eq!(batch["columns"], json!(COLUMNS[..22]));
     assert!(
         batch["consolidated"] == report["consolidated"],
         "batch output differs from the consolidated stream"

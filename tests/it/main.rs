@@ -6,6 +6,7 @@ mod batch_mode;
 mod cluster;
 mod crash;
 mod expectations;
+mod fraud_scoring;
 mod fraud_training;
 mod horizon;
 mod kafka_output;

@@ -79,7 +79,7 @@ fn issue_4_snapshot_equals_consolidated_changelog() {
     );
     assert!(after["consolidated"] == before["consolidated"], "compaction changed the changelog's content");
     let current = read_delta(&snapshot_path, true);
-    assert_eq!(current["columns"], json!(COLUMNS[..19]));
+    assert_eq!(current["columns"], json!(COLUMNS[..22]));
     assert_eq!(current["rows"], before["consolidated_rows"]);
     assert!(
         current["consolidated"] == before["consolidated"],
@@ -101,7 +101,7 @@ fn issue_4_snapshot_equals_consolidated_changelog() {
     let rows =
         json_lines(&trustflow(&["query", snapshot_arg, "--rows", "3", "--consolidated", "--json"]).stdout);
     assert_eq!(rows.len(), 4);
-    assert_eq!(rows[1].as_object().unwrap().len(), 19, "{}", rows[1]);
+    assert_eq!(rows[1].as_object().unwrap().len(), 22, "{}", rows[1]);
     let text =
         String::from_utf8_lossy(&trustflow(&["query", changelog_path, "--rows", "2"]).stdout).into_owned();
     assert!(

@@ -184,8 +184,9 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
-/// The output columns, named and ordered as QUALITY_SEMANTICS.md says, then the change columns.
-pub const COLUMNS: [&str; 21] = [
+/// The output columns, named and ordered as QUALITY_SEMANTICS.md says, then the fraud verdict,
+/// then the change columns.
+pub const COLUMNS: [&str; 24] = [
     "transactionId",
     "userId",
     "amount",
@@ -205,6 +206,9 @@ pub const COLUMNS: [&str; 21] = [
     "uniqueness",
     "checks_passed",
     "quality_score",
+    "fraud_score",
+    "risk_category",
+    "model_version",
     "_change_type",
     "_epoch",
 ];
@@ -257,6 +261,9 @@ pub fn expected_row(q: &QualityRow) -> Value {
         "consistency_check": flag(q.consistent, "CONSISTENT", "INCONSISTENT"),
         "uniqueness": flag(q.unique, "UNIQUE", "DUPLICATE"),
         "checks_passed": q.checks_passed(), "quality_score": q.quality_score(),
+        "fraud_score": q.fraud.map(|f| f.score.0),
+        "risk_category": trustflow::fraud::score::risk_label(q.fraud.as_ref()),
+        "model_version": q.fraud.map(|f| f.model_version),
     })
 }
 

@@ -12,6 +12,7 @@ use timely::dataflow::operators::capture::{Capture, Extract};
 use trustflow::dataflow::quality::QualityRow;
 use trustflow::dataflow::quality::rules::verdict;
 use trustflow::dataflow::windows::{WindowMetrics, window_metrics, window_start};
+use trustflow::fraud::score::{FraudScore, Score};
 use trustflow::record::Transaction;
 
 const NOW_MS: i64 = 1_700_000_000_000;
@@ -29,7 +30,10 @@ fn random_rows(seed: u64, count: usize, epochs: u64) -> Vec<(QualityRow, u64, is
             metadata: None,
             user_id: (!rng.random_bool(0.1)).then(|| format!("u{}", rng.random_range(0..6))),
         };
-        let row = verdict(record, None, rng.random_bool(0.9), NOW_MS);
+        let mut row = verdict(record, None, rng.random_bool(0.9), NOW_MS);
+        if rng.random_bool(0.7) {
+            row.fraud = Some(FraudScore { score: Score(rng.random::<f64>()), model_version: 1 });
+        }
         let epoch = rng.random_range(0..epochs);
         updates.push((row.clone(), epoch, 1));
         if rng.random_bool(0.25) {
@@ -53,6 +57,8 @@ fn from_scratch(rows: &[QualityRow]) -> BTreeSet<WindowMetrics> {
             users: rows.iter().filter_map(|r| r.record.user_id.as_ref()).collect::<BTreeSet<_>>().len()
                 as i64,
             value_cents: rows.iter().filter_map(|r| r.record.amount).map(|a| a.mantissa()).sum(),
+            scored: rows.iter().filter(|r| r.fraud.is_some()).count() as i64,
+            score_nanos: rows.iter().filter_map(|r| r.fraud).map(|f| (f.score.0 * 1e9).round() as i128).sum(),
         })
         .collect()
 }

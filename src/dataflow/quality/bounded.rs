@@ -6,17 +6,19 @@ use std::sync::{Arc, Mutex, mpsc};
 use differential_dataflow::input::Input;
 use timely::dataflow::operators::capture::{Capture, Extract};
 
-use super::graph::quality;
+use super::graph::{quality, quality_scored};
 use super::row::QualityRow;
+use crate::fraud::score::Scorer;
 use crate::record::Transaction;
 
-/// Runs [`quality`] over `rows` as one epoch on `timely` workers and returns one verdict per
+/// Runs [`quality`] (or [`quality_scored`] with a scorer) over `rows` as one epoch on `timely` workers and returns one verdict per
 /// input row, consolidated, in no particular order. Copies of a row come back as copies.
 /// Rows are moved, not cloned: worker `i` of `peers` takes every `peers`-th row from `i` (each
 /// process of a cluster holds the whole input and keeps its own workers' shares).
 pub fn evaluate_bounded(
     rows: Vec<Transaction>,
     now_ms: i64,
+    scorer: Option<Arc<Scorer>>,
     timely: timely::Config,
 ) -> Result<Vec<QualityRow>, String> {
     let (send, recv) = mpsc::channel();
@@ -30,7 +32,11 @@ pub fn evaluate_bounded(
         let mine = shares.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take(index, peers);
         let mut input = worker.dataflow::<u64, _, _>(|scope| {
             let (input, transactions) = scope.new_collection::<Transaction, isize>();
-            quality(transactions, now_ms).inner.capture_into(send);
+            let verdicts = match scorer.clone() {
+                Some(scorer) => quality_scored(transactions, now_ms, scorer),
+                None => quality(transactions, now_ms),
+            };
+            verdicts.inner.capture_into(send);
             input
         });
         for row in mine {

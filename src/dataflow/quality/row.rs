@@ -3,6 +3,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::fraud::score::FraudScore;
 use crate::record::Transaction;
 
 /// Scale of `avg_transaction_amount` (Spark's `avg` over decimal(18,2) is decimal(22,6)).
@@ -42,6 +43,10 @@ pub struct QualityRow {
     pub consistent: bool,
     /// No other row shares this row's non-null `transactionId`.
     pub unique: bool,
+    /// The fraud score, when the run scores with a model (`None`: not scored, never a
+    /// made-up score). Not a quality check: `checks_passed` and `quality_score` ignore it.
+    #[serde(default)]
+    pub fraud: Option<FraudScore>,
 }
 
 impl QualityRow {

@@ -95,6 +95,7 @@ pub fn verdict(record: Transaction, avg_micros: Option<i128>, unique: bool, now_
         avg_transaction_amount: avg_micros.map(micros_to_decimal),
         consistent: consistent(record.amount, avg_micros),
         unique,
+        fraud: None,
         record,
     }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize as DeriveSerialize};
 
 use crate::dataflow::quality::QualityRow;
 use crate::dataflow::quality::row::AVG_SCALE;
+use crate::fraud::score::risk_label;
 use crate::record::AMOUNT_SCALE;
 use crate::sink::SinkError;
 use crate::sink::columns::{
@@ -79,6 +80,9 @@ impl Serialize for RowJson<'_> {
         }
         map.serialize_entry(COLUMN_NAMES[17], &row.checks_passed())?;
         map.serialize_entry(COLUMN_NAMES[18], &row.quality_score())?;
+        map.serialize_entry(COLUMN_NAMES[19], &row.fraud.map(|f| f.score.0))?;
+        map.serialize_entry(COLUMN_NAMES[20], risk_label(row.fraud.as_ref()))?;
+        map.serialize_entry(COLUMN_NAMES[21], &row.fraud.map(|f| f.model_version))?;
         map.end()
     }
 }

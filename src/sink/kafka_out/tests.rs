@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use super::record::{ChangeJson, RowJson};
 use super::*;
+use crate::fraud::score::{FraudScore, Score};
 use crate::record::Transaction;
 use crate::sink::SinkError;
 use crate::sink::columns::{COLUMN_NAMES, OUTPUT_COLUMNS};
@@ -44,6 +45,7 @@ fn row(id: Option<&str>, amount: Option<&str>) -> QualityRow {
         avg_transaction_amount: amount.map(|_| dec("133.333333")),
         consistent: true,
         unique: false,
+        fraud: None,
     }
 }
 
@@ -68,8 +70,15 @@ fn change_record_columns_and_values() {
         "timestamp_completeness": "COMPLETE", "amount_validity": "VALID", "currency_validity": "VALID",
         "timestamp_validity": "INVALID", "avg_transaction_amount": "12.500000",
         "consistency_check": "CONSISTENT", "uniqueness": "DUPLICATE", "checks_passed": 8, "quality_score": 0.8,
+        "fraud_score": null, "risk_category": "UNSCORED", "model_version": null,
     });
     assert_eq!(value["row"], expected);
+    verdict.fraud = Some(FraudScore { score: Score(0.875), model_version: 3 });
+    let value: Value = serde_json::from_str(&value_of(&verdict, 1, 8)).unwrap();
+    assert_eq!(
+        (&value["row"]["fraud_score"], &value["row"]["risk_category"], &value["row"]["model_version"]),
+        (&json!(0.875), &json!("HIGH"), &json!(3))
+    );
     // The columns come in the quality table's order.
     let positions: Vec<usize> =
         COLUMN_NAMES[..OUTPUT_COLUMNS].iter().map(|c| text.find(&format!("\"{c}\":")).unwrap()).collect();

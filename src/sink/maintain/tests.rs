@@ -13,6 +13,7 @@ use super::*;
 use crate::dataflow::quality::QualityRow;
 use crate::location::StorageOptions;
 use crate::record::Transaction;
+use crate::sink::columns::OUTPUT_COLUMNS;
 use crate::sink::{QualitySink, batch_to_changes};
 
 /// A verdict for transaction `id` of `amount`, with metadata, duplicate or not.
@@ -39,6 +40,7 @@ pub(super) fn verdict(id: &str, amount: &str, unique: bool) -> QualityRow {
         avg_transaction_amount: Some(amount),
         consistent: true,
         unique,
+        fraud: None,
     }
 }
 
@@ -119,7 +121,7 @@ async fn issue_4_snapshot_equals_the_plain_consolidation() {
     let want = expected(&epochs, epochs.len());
     assert_eq!(first.rows, want.len() as u64);
     let table = read_at(&snapshot_path, &local(), AsOf::Latest).await.unwrap();
-    assert_eq!(table.schema.fields().len(), 19, "data columns only");
+    assert_eq!(table.schema.fields().len(), OUTPUT_COLUMNS, "data columns only");
     assert_eq!(data_rows(&table.batches), want);
     let marker = last_marker(&snapshot_path).await;
     assert_eq!(marker["sourceVersion"], json!(5), "{marker}");
@@ -162,7 +164,7 @@ async fn snapshot_refuses_overlaps_other_schemas_and_missing_changelogs() {
     let (_other_dir, other) = changelog(&epochs()[..1]).await;
     match snapshot(&changelog_path, &other, &local()).await {
         Err(error @ MaintainError::SnapshotSchema { .. }) => {
-            assert!(error.to_string().contains("extra column 19 `_change_type`"), "{error}");
+            assert!(error.to_string().contains("extra column 22 `_change_type`"), "{error}");
         }
         other => panic!("{other:?}"),
     }
