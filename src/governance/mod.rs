@@ -8,6 +8,8 @@
 //! * [`classify`]: per record PII / FINANCIAL / SENSITIVITY_<level> from a documented score;
 //!   [`compliance`]: GDPR / PCI-DSS / SOX from a rule table.
 //! * [`operator`]: [`operator::classified`], the classification as a differential operator.
+//! * [`policy`]: the spec's `governance_policies` and `rbac_policies`; masking, keyed
+//!   tokenization (HMAC-SHA256) and the RBAC decision as plain functions.
 //!
 //! Everything here is pure: no I/O. The model, scores and formats: `docs/governance.md`.
 
@@ -15,6 +17,7 @@ pub mod classify;
 pub mod compliance;
 pub mod operator;
 pub mod pii;
+pub mod policy;
 
 pub use classify::{Classification, Sensitivity, classify, classify_record};
 pub use compliance::Compliance;
