@@ -10,9 +10,11 @@
 //! * [`operator`]: [`operator::classified`], the classification as a differential operator.
 //! * [`policy`]: the spec's `governance_policies` and `rbac_policies`; masking, keyed
 //!   tokenization (HMAC-SHA256) and the RBAC decision as plain functions.
+//! * [`bench`]: the scan-and-classify loop the `pii` benchmark measures.
 //!
 //! Everything here is pure: no I/O. The model, scores and formats: `docs/governance.md`.
 
+pub mod bench;
 pub mod classify;
 pub mod compliance;
 pub mod operator;
