@@ -14,6 +14,9 @@
 //!   table is the current truth.
 //! * [`pipeline`]: the run loop that ties them together on timely workers; [`demo`] wraps it
 //!   with an in-process Kafka cluster and generated data ([`generate`]).
+//! * [`governance`]: PII recognizers with confidence and evidence, per-record classification
+//!   (PII, FINANCIAL, sensitivity, GDPR / PCI-DSS / SOX) as a differential operator, and the
+//!   policies of a spec (masking, keyed tokens, role-based access decisions).
 //! * [`fraud`]: labelled fraud data, per-transaction features, smartcore models trained on a
 //!   time-based holdout and evaluated against an amount rule, and a versioned model registry.
 //! * [`cli`] and [`config`]: flags and YAML pipeline specs, validated into plans.
@@ -29,6 +32,7 @@ pub mod dataflow;
 pub mod demo;
 pub mod fraud;
 pub mod generate;
+pub mod governance;
 pub mod location;
 pub mod pipeline;
 pub mod record;

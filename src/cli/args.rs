@@ -218,6 +218,11 @@ pub struct GenerateArgs {
     /// (fewer night-time rows, now and then a travel currency).
     #[arg(long, default_value_t = 0.0, value_name = "FRACTION")]
     pub fraud_rate: f64,
+    /// Share of ordinary rows that get one metadata entry of planted personal data (e-mail,
+    /// phone, card, IBAN, SSN, IP address, date of birth, name or address), seeded on a random
+    /// stream of its own. 0 (the default) plants none and leaves the stream exactly as before.
+    #[arg(long, default_value_t = 0.0, value_name = "FRACTION")]
+    pub pii_rate: f64,
     /// Write each decodable transaction's ground-truth label here, as JSON lines
     /// {"transactionId", "fraud", "pattern"} (the label is never a field of the transaction).
     #[arg(long, value_name = "PATH")]

@@ -189,6 +189,9 @@ impl GeneratePlan {
                 args.fraud_rate
             )));
         }
+        if !(0.0..=1.0).contains(&args.pii_rate) {
+            return Err(PlanError::new(format!("--pii-rate must be between 0 and 1, not {}", args.pii_rate)));
+        }
         if args.users == 0 {
             return Err(PlanError::new("--users must be at least 1"));
         }
@@ -210,6 +213,7 @@ impl GeneratePlan {
                 duplicate_rate: args.duplicate_rate,
                 timeline: args.span.map(|span| Timeline::spanning(now_ms, span, args.count)),
                 fraud_rate: args.fraud_rate,
+                pii_rate: args.pii_rate,
                 ..GeneratorConfig::default()
             },
             jsonl: args.jsonl,
@@ -387,6 +391,9 @@ mod tests {
         let plan = generate_plan(&["--jsonl", "x", "--fraud-rate", "0.005", "--labels", "l"]).unwrap();
         assert_eq!((plan.generator.fraud_rate, plan.labels), (0.005, Some(PathBuf::from("l"))));
         assert!(generate_plan(&["--jsonl", "x", "--fraud-rate", "0.5"]).is_err());
+        assert_eq!(generate_plan(&["--jsonl", "x"]).unwrap().generator.pii_rate, 0.0);
+        assert_eq!(generate_plan(&["--jsonl", "x", "--pii-rate", "0.01"]).unwrap().generator.pii_rate, 0.01);
+        assert!(generate_plan(&["--jsonl", "x", "--pii-rate", "1.5"]).is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::dataflow::expectations::Expectation;
+use crate::governance::policy::{GovernancePolicies, RbacPolicies};
 
 /// The spec compiled into the binary (`dataflows/quality.yaml`), used without `--config`.
 pub const DEFAULT_SPEC: &str = include_str!("../../dataflows/quality.yaml");
@@ -40,6 +41,17 @@ pub struct PipelineSpec {
     /// (rows are written `UNSCORED`, with null scores).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// Governance policies in the reference design's shape: `data_retention`
+    /// (retention_period, encryption_required, audit_trail_required), `access_control.roles`,
+    /// `data_quality.validation_rules`, and trustflow's `pii_handling` (mask, tokenize or
+    /// clear, per PII type). Default: none (`docs/governance.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub governance_policies: Option<GovernancePolicies>,
+    /// Role-based access: roles with readable tables and runnable jobs (wildcards), and
+    /// restrictions (no_pii_access, time_limits, audit_all_access, require_approval).
+    /// Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rbac_policies: Option<RbacPolicies>,
 }
 
 /// The Kafka side of a spec.
@@ -158,6 +170,12 @@ impl PipelineSpec {
         if let Some(problem) = spec.expectations.iter().find_map(Expectation::problem) {
             return Err(invalid(&problem));
         }
+        if let Some(rbac) = &spec.rbac_policies {
+            rbac.validate().map_err(|e| invalid(&e.to_string()))?;
+        }
+        if let Some(governance) = &spec.governance_policies {
+            governance.validate(spec.rbac_policies.as_ref()).map_err(|e| invalid(&e.to_string()))?;
+        }
         let mut names: Vec<&str> = spec.expectations.iter().map(|e| e.name.as_str()).collect();
         names.sort_unstable();
         if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
@@ -166,6 +184,25 @@ impl PipelineSpec {
         Ok(())
     }
 }
+
+impl PipelineSpec {
+    /// The expectations to evaluate: `expectations`, then each of
+    /// `governance_policies.data_quality.validation_rules` (as a `warn` expectation named
+    /// `<column>_<rule>`) whose column and rule no expectation already has.
+    pub fn effective_expectations(&self) -> Vec<Expectation> {
+        let mut out = self.expectations.clone();
+        let quality = self.governance_policies.as_ref().and_then(|g| g.data_quality.as_ref());
+        for extra in quality.map(|q| q.expectations()).unwrap_or_default() {
+            if !out.iter().any(|e| e.column == extra.column && e.rule == extra.rule) {
+                out.push(extra);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod policy_tests;
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,7 @@ use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 
 use super::fraud::{FraudPattern, FraudRow, Planter, Victim};
+use super::pii::{PiiPlanter, PlantedPii};
 use crate::dataflow::quality::rules::timestamp_valid;
 use crate::record::Transaction;
 
@@ -53,6 +54,10 @@ pub struct GeneratorConfig {
     /// Share of all events that are planted fraud with a ground-truth label (see
     /// [`super::fraud`]); 0 plants none and leaves the stream exactly as without fraud.
     pub fraud_rate: f64,
+    /// Share of ordinary rows that get one metadata entry of personal data (e-mail, phone,
+    /// card, IBAN, SSN, IP address, date of birth, name or address; see [`super::pii`]), on a
+    /// random stream of its own; 0 plants none and leaves the stream exactly as without it.
+    pub pii_rate: f64,
 }
 
 /// A steady event-time clock: the first row at `start_ms`, each next one `step_ms` later.
@@ -89,6 +94,7 @@ impl Default for GeneratorConfig {
             garbage_rate: 0.005,
             timeline: None,
             fraud_rate: 0.0,
+            pii_rate: 0.0,
         }
     }
 }
@@ -128,6 +134,8 @@ pub struct Planted {
     pub out_of_order: bool,
     /// The row is planted fraud of this pattern (the label; never a field of the row).
     pub fraud: Option<FraudPattern>,
+    /// The row carries planted personal data in this metadata entry (`--pii-rate`).
+    pub pii: Option<PlantedPii>,
 }
 
 /// One generated Kafka value.
@@ -156,6 +164,8 @@ pub struct Generator {
     burst: Option<(usize, u32)>,
     /// Fraud campaigns, on their own random stream; `None` without a fraud rate.
     fraud: Option<Planter>,
+    /// Planted PII, on its own random stream; `None` without a PII rate.
+    pii: Option<PiiPlanter>,
 }
 
 impl Generator {
@@ -174,7 +184,8 @@ impl Generator {
             let (lo, hi) = (config.now_ms - 23 * HOUR_MS, config.now_ms - 60_000);
             users.iter_mut().for_each(|user| user.clock_ms = planter.clock_start(lo, hi));
         }
-        Generator { config, rng, users, emitted: 0, recent: Vec::new(), burst: None, fraud }
+        let pii = PiiPlanter::new(config.seed, config.pii_rate);
+        Generator { config, rng, users, emitted: 0, recent: Vec::new(), burst: None, fraud, pii }
     }
 
     /// A user index, skewed so that low indexes are much more active.
@@ -400,7 +411,12 @@ impl Iterator for Generator {
             Event::Transaction(row, planted)
         } else {
             let row = self.normal_row();
-            let (row, planted) = self.plant(row);
+            let (mut row, mut planted) = self.plant(row);
+            if let Some((pii, value)) = self.pii.as_mut().and_then(PiiPlanter::next_entry) {
+                let metadata = row.metadata.get_or_insert_with(Default::default);
+                std::sync::Arc::make_mut(metadata).insert(pii.key.to_owned(), value);
+                planted.pii = Some(pii);
+            }
             if self.recent.len() < 4_096 {
                 self.recent.push((row.clone(), planted));
             } else {

@@ -1,8 +1,10 @@
-//! The demo and test data generator: transactions with planted quality problems and labelled fraud.
+//! The demo and test data generator: transactions with planted quality problems, labelled
+//! fraud and, optionally, planted PII.
 
 pub mod events;
 pub mod fraud;
 pub mod jsonl;
+pub mod pii;
 pub mod produce;
 pub mod truth;
 
