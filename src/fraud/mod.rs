@@ -13,6 +13,7 @@
 //! * [`score`]: scoring in the dataflow (`run --model`, `batch --model`): features in, a
 //!   [`score::FraudScore`] per row out.
 
+pub mod bench;
 pub mod dataset;
 pub mod error;
 pub mod evaluation;

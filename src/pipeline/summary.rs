@@ -42,6 +42,8 @@ pub struct TableStats {
     pub maintenance_runs: u64,
     /// Verdicts passing and failing each expectation (all verdicts, whatever their action).
     pub expectations: BTreeMap<String, ExpectationStats>,
+    /// Consolidated rows per `risk_category` (HIGH, MEDIUM, LOW, or UNSCORED without a model).
+    pub risk: BTreeMap<&'static str, i64>,
 }
 
 /// How many verdicts pass and fail one expectation.
@@ -89,6 +91,7 @@ impl TableStats {
                     *self.failing.entry(column).or_default() += diff;
                 }
             }
+            *self.risk.entry(crate::fraud::score::risk_label(row.fraud.as_ref())).or_default() += diff;
         }
     }
 }
@@ -173,6 +176,17 @@ impl fmt::Display for RunSummary {
                 writeln!(f, "  {column:<28} {count}")?;
             }
             writeln!(f, "table          {} (version {})", table.table, table.version)?;
+            let risk: Vec<String> = table
+                .risk
+                .iter()
+                .filter(|(_, n)| **n != 0)
+                .map(|(category, n)| format!("{category} {n}"))
+                .collect();
+            writeln!(
+                f,
+                "fraud risk     {} (consolidated rows)",
+                if risk.is_empty() { "none".to_owned() } else { risk.join(", ") }
+            )?;
             writeln!(
                 f,
                 "quarantine     {} rows in {}; {} rows dropped by expectations",
