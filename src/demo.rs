@@ -13,6 +13,9 @@ use crate::pipeline::{self, PipelineConfig, PipelineError, RunSummary, TablePath
 use crate::source::KafkaSettings;
 use crate::source::client::REQUEST_TIMEOUT;
 
+/// Share of planted fraud in the demo stream when the run scores with a model.
+const DEMO_FRAUD_RATE: f64 = 0.005;
+
 /// Partitions of the demo's transactions topic.
 const DEMO_PARTITIONS: i32 = 8;
 
@@ -118,8 +121,15 @@ pub fn run(
     let schema_id =
         LocalRegistry::embedded().map_err(PipelineError::from)?.id_for_topic(&config.topic).unwrap_or(1);
     let timeline = span_ms.map(|span| Timeline::spanning(config.now_ms, span, events));
-    let generator =
-        Generator::new(GeneratorConfig { now_ms: config.now_ms, timeline, ..GeneratorConfig::default() });
+    // Scoring the demo: plant fraud as `generate --fraud-rate` does, so that the stream looks
+    // like what `train` learns from (fraud mode also makes ordinary activity more lifelike).
+    let fraud_rate = if config.scorer.is_some() { DEMO_FRAUD_RATE } else { 0.0 };
+    let generator = Generator::new(GeneratorConfig {
+        now_ms: config.now_ms,
+        timeline,
+        fraud_rate,
+        ..GeneratorConfig::default()
+    });
     tracing::info!(events, topic = %config.topic, "generating the demo stream");
     let truth = produce(
         generator,

@@ -158,7 +158,8 @@ pub struct RunArgs {
     /// Extra librdkafka property, `key=value` (repeatable), e.g. -X security.protocol=SSL.
     #[arg(short = 'X', value_name = "KEY=VALUE")]
     pub kafka_option: Vec<String>,
-    /// Demo only: how many events the generator sends to the in-process cluster.
+    /// Demo only: how many events the generator sends to the in-process cluster. With
+    /// --model, 0.5% of them are planted fraud (as `generate --fraud-rate 0.005`).
     #[arg(long, value_name = "N", default_value_t = 200_000)]
     pub demo_events: u64,
     /// Demo only: spread the events steadily over this much event time before now (e.g. 30d,
