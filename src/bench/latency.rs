@@ -267,7 +267,17 @@ pub fn run(
             report("at");
         }
     }
-    let produced = producer.join().map_err(|_| BenchError::Panicked("producer"))??;
+    let produced = match producer.join().map_err(|_| BenchError::Panicked("producer")).and_then(|r| r) {
+        Ok(produced) => produced,
+        Err(e) => {
+            // Leave no thread behind: the consumer and the pipeline stop, their outcome aside.
+            shared.stop_consumer.store(true, Ordering::Relaxed);
+            stop.store(true, Ordering::Relaxed);
+            let _ = consumer.join();
+            let _ = running.join();
+            return Err(e);
+        }
+    };
     let deadline = Instant::now() + config.drain;
     while Instant::now() < deadline
         && shared.in_flight.lock().map_or(0, |f| f.len()) > 0
