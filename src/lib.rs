@@ -20,11 +20,14 @@
 //! * [`fraud`]: labelled fraud data, per-transaction features, smartcore models trained on a
 //!   time-based holdout and evaluated against an amount rule, and a versioned model registry.
 //! * [`cli`] and [`config`]: flags and YAML pipeline specs, validated into plans.
+//! * [`bench`]: `trustflow bench`, the end-to-end harness on a real broker (throughput,
+//!   latency, memory), and the code of the criterion suites in `benches/`.
 //! * [`location`]: output locations (a local directory or an Azure Blob URL) and the object
 //!   store settings for URLs, taken from the environment and never printed.
 #![forbid(missing_docs)]
 
 pub mod batch;
+pub mod bench;
 pub mod cli;
 pub mod codec;
 pub mod config;

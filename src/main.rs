@@ -12,7 +12,8 @@ use tracing_subscriber::EnvFilter;
 
 use trustflow::cli::fraud_args::{ModelsArgs, ModelsCommand};
 use trustflow::cli::{
-    BatchPlan, Cli, Command, EvaluatePlan, GeneratePlan, MaintainPlan, QueryPlan, RunPlan, TrainPlan,
+    BatchPlan, BenchPlan, Cli, Command, EvaluatePlan, GeneratePlan, MaintainPlan, QueryPlan, RunPlan,
+    TrainPlan,
 };
 use trustflow::codec::{LocalRegistry, RestRegistry, SchemaResolver};
 use trustflow::fraud::report::Listing;
@@ -91,6 +92,7 @@ fn exit_code(error: &anyhow::Error) -> u8 {
             || cause.downcast_ref::<trustflow::demo::DemoError>().is_some_and(|e| e.is_retryable())
             || cause.downcast_ref::<MaintainError>().is_some_and(MaintainError::is_retryable)
             || cause.downcast_ref::<FraudError>().is_some_and(FraudError::is_retryable)
+            || cause.downcast_ref::<trustflow::bench::BenchError>().is_some_and(|e| e.is_retryable())
     });
     if retryable { EXIT_RETRYABLE } else { EXIT_FAILURE }
 }
@@ -105,6 +107,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train(TrainPlan::from_args(args)?),
         Command::Evaluate(args) => evaluate(EvaluatePlan::from_args(args)),
         Command::Models(args) => models(args),
+        Command::Bench(args) => bench(BenchPlan::from_args(*args)?),
     }
 }
 
@@ -289,6 +292,23 @@ fn run(plan: RunPlan) -> anyhow::Result<()> {
     if let Some(path) = &plan.summary_json {
         let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
         serde_json::to_writer_pretty(BufWriter::new(file), &summary)?;
+    }
+    Ok(())
+}
+
+fn bench(plan: BenchPlan) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let progress = |line: &str| eprintln!("[{:>6.1} s] {line}", started.elapsed().as_secs_f64());
+    let report = trustflow::bench::run(&plan.config, &progress)?;
+    let markdown = report.markdown();
+    print!("{markdown}");
+    write_json(plan.json.as_deref(), &report)?;
+    if let Some(path) = &plan.markdown {
+        std::fs::write(path, &markdown).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if !plan.config.keep {
+        // Only what this run created: the directory is removed if it is empty now.
+        let _ = std::fs::remove_dir(&plan.config.work_dir);
     }
     Ok(())
 }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use super::bench_args::BenchArgs;
 use super::cluster::ClusterArgs;
 use super::fraud_args::{EvaluateArgs, ModelsArgs, TrainArgs};
 use crate::batch::OutputFormat;
@@ -79,6 +80,16 @@ pub enum Command {
     /// DIR@latest; DIR alone is the production version, else the latest. Loading verifies the
     /// hash and the feature list and refuses a corrupt or mismatched artifact.
     Models(ModelsArgs),
+    /// Measure the pipeline on a real Kafka broker: throughput over preloaded events (1 and 2
+    /// workers, and `batch` over the same events), Kafka-in -> Kafka-out latency at fixed
+    /// rates, peak memory; writes JSON and Markdown.
+    ///
+    /// Needs a running broker (`bash scripts/kafka.sh start`); creates fresh topics and
+    /// output directories. Latency is measured per event from its intended send time on the
+    /// producer's fixed schedule (coordinated-omission aware) to its insert on the output
+    /// topic as a read_committed consumer sees it. A quick run: `--events 20000 --rates 2000
+    /// --latency-secs 3`.
+    Bench(Box<BenchArgs>),
 }
 
 /// Flags of `trustflow run`.

@@ -1,7 +1,10 @@
 //! The command line, in two stages: raw flags ([`args`]) and validated plans ([`plan`];
-//! [`tables`] for `query` and `maintain`, whose output [`render`] writes).
+//! [`tables`] for `query` and `maintain`, whose output [`render`] writes; [`bench_args`] and
+//! [`bench_plan`] for `bench`).
 
 pub mod args;
+pub mod bench_args;
+pub mod bench_plan;
 pub mod cluster;
 pub mod fraud_args;
 pub mod fraud_plan;
@@ -10,6 +13,7 @@ pub mod render;
 pub mod tables;
 
 pub use args::{Cli, Command};
+pub use bench_plan::BenchPlan;
 pub use fraud_plan::{EvaluatePlan, TrainPlan};
 pub use plan::{BatchPlan, GeneratePlan, PlanError, RunPlan};
 pub use tables::{MaintainPlan, QueryPlan};

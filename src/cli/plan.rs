@@ -272,7 +272,7 @@ pub fn wall_clock_ms() -> i64 {
 }
 
 /// Parses `key=value` librdkafka properties.
-fn parse_options(options: &[String]) -> Result<Vec<(String, String)>, PlanError> {
+pub(crate) fn parse_options(options: &[String]) -> Result<Vec<(String, String)>, PlanError> {
     options
         .iter()
         .map(|option| match option.split_once('=') {

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 pub use commit::TablePaths;
 pub use error::PipelineError;
-pub use memory::StateStats;
+pub use memory::{StateStats, resident_bytes};
 pub use summary::{RunSummary, SideTableStats, TableStats};
 
 use crate::codec::SchemaResolver;

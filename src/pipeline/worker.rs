@@ -35,6 +35,10 @@ use crate::source::{DeadLetters, KafkaReader, partitions_for_worker};
 const POLL_BATCH: usize = 8_192;
 /// Epochs that may be in flight before the reader waits for the graph to catch up.
 const MAX_EPOCHS_IN_FLIGHT: u64 = 4;
+/// How long a worker that waits for the graph (backpressure, the end of a run) may sleep
+/// when it has nothing to do; messages from other workers wake it earlier. Stepping without
+/// parking spun a core that the other worker and the broker need.
+const PARK: Duration = Duration::from_millis(1);
 /// How long to wait for the dead-letter producer's acknowledgements at the end.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -239,7 +243,7 @@ pub(super) fn run_worker(
         worker.step();
         // (While replaying, the inputs hold the frontier at the replayed epochs on purpose.)
         while replaying.is_empty() && lagging(epoch.saturating_sub(MAX_EPOCHS_IN_FLIGHT)) {
-            worker.step();
+            worker.step_or_park(Some(PARK));
         }
         if let Some(committer) = committer.as_mut() {
             committer.commit_ready(&outputs)?;
@@ -269,7 +273,7 @@ pub(super) fn run_worker(
         if !lagging(u64::MAX) {
             break;
         }
-        worker.step();
+        worker.step_or_park(Some(PARK));
     }
     if let Some(committer) = committer.as_mut() {
         committer.maintain_at_end()?;

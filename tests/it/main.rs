@@ -3,6 +3,7 @@
 
 mod azure;
 mod batch_mode;
+mod bench;
 mod cluster;
 mod crash;
 mod expectations;

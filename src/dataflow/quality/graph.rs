@@ -33,9 +33,19 @@ pub fn quality<'scope, T>(
 where
     T: Timestamp + Lattice + Ord,
 {
-    let duplicated =
-        transactions.clone().flat_map(|row| row.transaction_id).count().map(|(id, copies)| (id, copies > 1));
+    let duplicated = duplicated(transactions.clone());
     verdicts(frames(transactions), duplicated, now_ms)
+}
+
+/// Per transactionId, whether it occurs more than once: a `count` per id mapped to
+/// "more than once", so that a third copy changes nothing downstream.
+pub fn duplicated<'scope, T>(
+    transactions: VecCollection<'scope, T, Transaction>,
+) -> VecCollection<'scope, T, (String, bool)>
+where
+    T: Timestamp + Lattice + Ord,
+{
+    transactions.flat_map(|row| row.transaction_id).count().map(|(id, copies)| (id, copies > 1))
 }
 
 /// Each row with the average amount of its 6-row frame (in micro-units, rounded), by a
@@ -135,7 +145,6 @@ pub fn quality_scored<'scope, T>(
 where
     T: Timestamp + Lattice + Ord,
 {
-    let duplicated =
-        transactions.clone().flat_map(|row| row.transaction_id).count().map(|(id, copies)| (id, copies > 1));
+    let duplicated = duplicated(transactions.clone());
     scored(verdicts_with(frames_and_features(transactions), duplicated, now_ms), scorer)
 }
