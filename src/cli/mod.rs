@@ -1,6 +1,7 @@
 //! The command line, in two stages: raw flags ([`args`]) and validated plans ([`plan`];
 //! [`tables`] for `query` and `maintain`, whose output [`render`] writes).
 
+pub mod access;
 pub mod args;
 pub mod cluster;
 pub mod fraud_args;
