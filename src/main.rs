@@ -38,6 +38,8 @@ const DEFAULT_LOG: &str = "warn,trustflow=info,buoyant_kernel::snapshot::builder
 const EXIT_USAGE: u8 = 2;
 /// Exit code for failures that may pass on retry (broker or store unavailable).
 const EXIT_RETRYABLE: u8 = 75;
+/// Exit code for a read the access policies deny (`query --role`; sysexits' EX_NOPERM).
+const EXIT_DENIED: u8 = 77;
 /// Exit code for other failures.
 const EXIT_FAILURE: u8 = 1;
 
@@ -85,6 +87,9 @@ fn exit_code(error: &anyhow::Error) -> u8 {
     if error.downcast_ref::<trustflow::cli::PlanError>().is_some() {
         return EXIT_USAGE;
     }
+    if error.downcast_ref::<trustflow::cli::access::AccessDenied>().is_some() {
+        return EXIT_DENIED;
+    }
     let retryable = error.chain().any(|cause| {
         cause.downcast_ref::<PipelineError>().is_some_and(PipelineError::is_retryable)
             || cause.downcast_ref::<trustflow::source::SourceError>().is_some_and(|e| e.is_retryable())
@@ -129,7 +134,14 @@ fn printed(result: std::io::Result<()>) -> anyhow::Result<()> {
 }
 
 fn query(plan: QueryPlan) -> anyhow::Result<()> {
-    let report = table_runtime()?.block_on(trustflow::cli::tables::run_query(&plan))?;
+    let runtime = table_runtime()?;
+    let report = match &plan.access {
+        None => runtime.block_on(trustflow::cli::tables::run_query(&plan))?,
+        Some(access) => {
+            let now = chrono::Utc::now().timestamp_millis();
+            runtime.block_on(trustflow::cli::access::run_query_as(&plan, access, now))?
+        }
+    };
     let mut out = std::io::stdout().lock();
     printed(trustflow::cli::render::write_query(&mut out, &report, plan.json).and_then(|()| out.flush()))
 }

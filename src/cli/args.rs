@@ -48,6 +48,11 @@ pub enum Command {
     /// (all but _change_type and _epoch); a table without _change_type counts every row as an
     /// insert. --version and --as-of travel back in time: the table as it was at that version,
     /// or at the newest version committed at or before that time.
+    ///
+    /// With --role ROLE --config SPEC.yaml the read is under the spec's rbac_policies: denied
+    /// (exit code 77, nothing printed), allowed with PII masked (roles with no_pii_access), or
+    /// allowed; the decision is appended to a hash-chained audit log (--audit-log). Without
+    /// --role there is no access control.
     #[command(disable_version_flag = true)]
     Query(QueryArgs),
     /// Keep Delta tables cheap to read: compact small files, write a snapshot of the current
@@ -319,6 +324,29 @@ pub struct QueryArgs {
     /// JSON lines: the summary as one object on the first line, then one object per row.
     #[arg(long)]
     pub json: bool,
+    /// Read as this role: access control applies only when a role is given. The read is
+    /// decided by the --config spec's rbac_policies for the table's name (its last path
+    /// segment, e.g. `quality`) at the current time: denied, nothing is printed and trustflow
+    /// exits with 77; a role with `no_pii_access` sees every PII finding in the printed rows
+    /// masked (string columns and metadata keys/values; counts unchanged).
+    #[arg(long, value_name = "ROLE", requires = "config")]
+    pub role: Option<String>,
+    /// The pipeline spec holding rbac_policies (and governance_policies), e.g.
+    /// dataflows/governance.yaml. Needs --role.
+    #[arg(long, value_name = "SPEC.yaml")]
+    pub config: Option<PathBuf>,
+    /// Who is reading, for the audit log (default: $USER). Needs --role.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// An approval id (for roles whose require_approval names the action). Needs --role.
+    #[arg(long, value_name = "ID")]
+    pub approval: Option<String>,
+    /// Append the audit record (one JSON line, hash-chained to the previous line) here.
+    /// Default: _audit_log.jsonl next to the table (in its parent directory). Denials are
+    /// always audited; allowed reads when the role has audit_all_access, governance_policies
+    /// require an audit trail, or PII was masked. Needs --role.
+    #[arg(long, value_name = "PATH")]
+    pub audit_log: Option<PathBuf>,
 }
 
 /// Flags of `trustflow maintain`.

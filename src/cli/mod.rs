@@ -2,6 +2,7 @@
 //! [`tables`] for `query` and `maintain`, whose output [`render`] writes; [`bench_args`] and
 //! [`bench_plan`] for `bench`).
 
+pub mod access;
 pub mod args;
 pub mod bench_args;
 pub mod bench_plan;

@@ -48,6 +48,14 @@ pub fn write_query(out: &mut dyn Write, report: &QueryReport, json: bool) -> io:
             "columns": table.schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>(),
             "rows_shown": shown,
         });
+        let mut summary = summary;
+        if let Some(access) = &report.access {
+            summary["access"] = json!({
+                "role": access.role, "decision": access.decision.outcome, "reason": access.decision.reason,
+                "columns_masked": access.masked.columns, "values_masked": access.masked.values,
+                "audit_log": access.audit_log.as_ref().map(|p| p.display().to_string()),
+            });
+        }
         writeln!(out, "{summary}")?;
         let mut writer = WriterBuilder::new().with_explicit_nulls(true).build::<_, LineDelimited>(&mut *out);
         for batch in &report.rows {
@@ -66,6 +74,18 @@ pub fn write_query(out: &mut dyn Write, report: &QueryReport, json: bool) -> io:
             "warning       {} distinct rows are deleted more often than inserted",
             counts.negative
         )?;
+    }
+    if let Some(access) = &report.access {
+        let outcome = serde_json::to_value(access.decision.outcome).unwrap_or_default();
+        let outcome = outcome.as_str().unwrap_or("?");
+        writeln!(out, "access        {outcome} as role {}: {}", access.role, access.decision.reason)?;
+        if !access.masked.columns.is_empty() {
+            let columns: Vec<&str> = access.masked.columns.iter().map(String::as_str).collect();
+            writeln!(out, "masked        {} values in {}", access.masked.values, columns.join(", "))?;
+        }
+        if let Some(log) = &access.audit_log {
+            writeln!(out, "audited       {}", log.display())?;
+        }
     }
     if shown > 0 {
         writeln!(out)?;

@@ -26,6 +26,8 @@ pub struct QueryPlan {
     pub consolidated: bool,
     /// JSON lines rather than text.
     pub json: bool,
+    /// Access control and audit (`--role`), if asked for.
+    pub access: Option<super::access::AccessPlan>,
 }
 
 impl QueryPlan {
@@ -39,7 +41,16 @@ impl QueryPlan {
             (None, Some(time)) => AsOf::Time(parse_time(time)?),
             (None, None) => AsOf::Latest,
         };
+        let access = super::access::AccessPlan::from_args(
+            &table,
+            args.role.as_deref(),
+            args.config.as_deref(),
+            args.user.as_deref(),
+            args.approval.as_deref(),
+            args.audit_log.as_deref(),
+        )?;
         Ok(QueryPlan {
+            access,
             storage: table.storage_from_env(),
             table,
             as_of,
@@ -69,6 +80,8 @@ pub struct QueryReport {
     pub counts: ChangeCounts,
     /// The rows to print (at most the plan's `rows`).
     pub rows: Vec<deltalake::arrow::record_batch::RecordBatch>,
+    /// With `--role`: the decision and what was masked.
+    pub access: Option<super::access::AccessNote>,
 }
 
 /// Reads the table as the plan says, counts it and picks the rows to print.
@@ -84,7 +97,7 @@ pub async fn run_query(plan: &QueryPlan) -> Result<QueryReport, MaintainError> {
         (n, true) => consolidator.finish(n)?.into_iter().take(1).collect(),
         (n, false) => super::render::first_by_epoch(&table, n)?,
     };
-    Ok(QueryReport { table, counts, rows })
+    Ok(QueryReport { table, counts, rows, access: None })
 }
 
 /// What `trustflow maintain` will do.

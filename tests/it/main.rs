@@ -1,6 +1,7 @@
 //! trustflow's integration tests: one binary, a module per area, regression tests named after
 //! their issue.
 
+mod access_control;
 mod azure;
 mod batch_mode;
 mod bench;
