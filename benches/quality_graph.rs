@@ -6,10 +6,8 @@
 //! `cargo bench --bench quality_graph`.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use differential_dataflow::input::Input;
-use timely::dataflow::operators::probe::Handle;
 
-use trustflow::dataflow::quality::quality;
+use trustflow::fraud::bench::graph;
 use trustflow::generate::{Event, Generator, GeneratorConfig};
 use trustflow::record::Transaction;
 
@@ -23,28 +21,10 @@ fn rows(count: usize) -> Vec<Transaction> {
         .collect()
 }
 
+/// The graph over `rows`: nine tenths in epoch 0, the rest (arriving late, interleaved in
+/// event time) in epoch 1; the same driver as `fraud::bench` uses without a model.
 fn run(rows: &[Transaction]) {
-    let rows = rows.to_vec();
-    timely::execute_directly(move |worker| {
-        let probe = Handle::new();
-        let mut input = worker.dataflow::<u64, _, _>(|scope| {
-            let (input, transactions) = scope.new_collection::<Transaction, isize>();
-            quality(transactions, GeneratorConfig::default().now_ms).probe_with(&probe);
-            input
-        });
-        // Nine tenths in epoch 0, the rest (arriving late, interleaved in event time) in epoch 1.
-        let split = rows.len() * 9 / 10;
-        for row in &rows[..split] {
-            input.insert(row.clone());
-        }
-        input.advance_to(1);
-        for row in &rows[split..] {
-            input.insert(row.clone());
-        }
-        input.advance_to(2);
-        input.flush();
-        worker.step_while(|| probe.less_than(&2));
-    });
+    graph(rows, GeneratorConfig::default().now_ms, None);
 }
 
 fn quality_graph(c: &mut Criterion) {

@@ -362,15 +362,11 @@ fn issue_5_streaming_scores_equal_batch_scores_on_real_kafka() {
         trustflow(&args);
     };
     generate("31", "40000", &["--jsonl", &path("train.jsonl"), "--labels", &path("train.labels.jsonl")]);
-    trustflow(&[
-        "train",
-        "--input",
-        &path("train.jsonl"),
-        "--labels",
-        &path("train.labels.jsonl"),
-        "--model-dir",
-        &path("models"),
-    ]);
+    let train = |seed: &str| {
+        let (input, labels, models) = (path("train.jsonl"), path("train.labels.jsonl"), path("models"));
+        trustflow(&["train", "--input", &input, "--labels", &labels, "--model-dir", &models, "--seed", seed]);
+    };
+    train("7");
     let topic = unique("fraud-tx");
     generate(
         "32",
@@ -517,17 +513,7 @@ fn issue_5_streaming_scores_equal_batch_scores_on_real_kafka() {
     assert!(!averages.is_empty() && averages.iter().all(|a| (0.0..=1.0).contains(a)), "{averages:?}");
 
     // Another model version may not continue these tables: the retractions would not match.
-    trustflow(&[
-        "train",
-        "--input",
-        &path("train.jsonl"),
-        "--labels",
-        &path("train.labels.jsonl"),
-        "--model-dir",
-        &path("models"),
-        "--seed",
-        "2",
-    ]);
+    train("2");
     let refused = run(&format!("{}@2", path("models")));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success() && stderr.contains("scored with model version 1"), "{stderr}");
