@@ -14,13 +14,8 @@ use std::collections::BTreeMap;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
-use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
-use serde_json::Value;
-use trustflow::source::KafkaSettings;
 
+use crate::kafka_output_support::for_each_record;
 use crate::support::{azurite, consolidated_quality, kafka, read_url, trustflow, trustflow_env, unique};
 
 const NOW: &str = "1767225600000";
@@ -47,40 +42,11 @@ fn start(brokers: &str, topic: &str, root: &str, log: &Path) -> Child {
 /// The change records of an output topic as a `read_committed` consumer sees them,
 /// consolidated: each distinct row (as canonical JSON) with its inserts minus deletes.
 fn consolidated_topic(brokers: &str, topic: &str) -> BTreeMap<String, i64> {
-    let settings = KafkaSettings::new(brokers);
-    let consumer: BaseConsumer = settings
-        .config(&[
-            ("group.id", "crash-test"),
-            ("enable.partition.eof", "true"),
-            ("isolation.level", "read_committed"),
-        ])
-        .create()
-        .unwrap();
-    let partitions = settings.partitions(topic).unwrap();
-    let mut assignment = TopicPartitionList::new();
-    for partition in &partitions {
-        assignment.add_partition_offset(topic, *partition, Offset::Beginning).unwrap();
-    }
-    consumer.assign(&assignment).unwrap();
-    let (mut open, mut rows) = (partitions.len(), BTreeMap::new());
-    let mut last_seen = Instant::now();
-    while open > 0 {
-        // `poll` also returns `None` early when it served an event that is not a message.
-        let Some(polled) = consumer.poll(Duration::from_secs(1)) else {
-            assert!(last_seen.elapsed() < Duration::from_secs(60), "{topic}: no partition EOF within 60 s");
-            continue;
-        };
-        last_seen = Instant::now();
-        match polled {
-            Ok(message) => {
-                let value: Value = serde_json::from_slice(message.payload().unwrap()).unwrap();
-                let diff = if value["change"] == "delete" { -1 } else { 1 };
-                *rows.entry(value["row"].to_string()).or_default() += diff;
-            }
-            Err(KafkaError::PartitionEOF(_)) => open -= 1,
-            Err(e) => panic!("consuming {topic}: {e}"),
-        }
-    }
+    let mut rows = BTreeMap::new();
+    for_each_record(brokers, topic, true, |record| {
+        let diff = if record.value["change"] == "delete" { -1 } else { 1 };
+        *rows.entry(record.value["row"].to_string()).or_default() += diff;
+    });
     rows.retain(|_, n| *n != 0);
     rows
 }

@@ -66,6 +66,16 @@ impl Consumed {
 /// Every record of every partition of `topic`, as a `read_committed` (or, with `committed`
 /// false, a `read_uncommitted`) consumer sees it, in partition then offset order.
 pub fn read_topic(brokers: &str, topic: &str, committed: bool) -> Vec<Consumed> {
+    let mut out = Vec::new();
+    for_each_record(brokers, topic, committed, |record| out.push(record));
+    out.sort_by_key(|c| c.partition);
+    out
+}
+
+/// Calls `visit` with every record of every partition of `topic` as a `read_committed` (or
+/// `read_uncommitted`) consumer sees it, in offset order per partition, until every partition
+/// reached its end; without holding them all (the crash test reads millions).
+pub fn for_each_record(brokers: &str, topic: &str, committed: bool, mut visit: impl FnMut(Consumed)) {
     let settings = KafkaSettings::new(brokers);
     let isolation = if committed { "read_committed" } else { "read_uncommitted" };
     let consumer: BaseConsumer = settings
@@ -82,12 +92,12 @@ pub fn read_topic(brokers: &str, topic: &str, committed: bool) -> Vec<Consumed> 
         assignment.add_partition_offset(topic, *partition, Offset::Beginning).unwrap();
     }
     consumer.assign(&assignment).unwrap();
-    let (mut open, mut out) = (partitions.len(), Vec::new());
+    let mut open = partitions.len();
     let mut last_seen = std::time::Instant::now();
     while open > 0 {
         // `poll` also returns `None` early when it served an event that is not a message.
         let Some(polled) = consumer.poll(Duration::from_secs(1)) else {
-            assert!(last_seen.elapsed() < Duration::from_secs(30), "{topic}: no partition EOF within 30 s");
+            assert!(last_seen.elapsed() < Duration::from_secs(60), "{topic}: no partition EOF within 60 s");
             continue;
         };
         last_seen = std::time::Instant::now();
@@ -100,7 +110,7 @@ pub fn read_topic(brokers: &str, topic: &str, committed: bool) -> Vec<Consumed> 
                         h.iter().map(|h| (h.key.to_owned(), text(h.value.unwrap_or_default()))).collect()
                     })
                     .unwrap_or_default();
-                out.push(Consumed {
+                visit(Consumed {
                     partition: m.partition(),
                     key: m.key().map(text),
                     value: m.payload().and_then(|p| serde_json::from_slice(p).ok()).unwrap_or(Value::Null),
@@ -111,8 +121,6 @@ pub fn read_topic(brokers: &str, topic: &str, committed: bool) -> Vec<Consumed> 
             Err(e) => panic!("consuming {topic}: {e}"),
         }
     }
-    out.sort_by_key(|c| c.partition);
-    out
 }
 
 /// The high watermark of each partition of `topic`.
