@@ -278,6 +278,9 @@ fn run(plan: RunPlan) -> anyhow::Result<()> {
         horizon: plan.horizon,
         maintain_every: plan.maintain_every,
         scorer,
+        governor: Arc::new(trustflow::governance::Governor::from_env(
+            plan.spec.governance_policies.as_ref().map(|g| g.pii_handling.clone()).unwrap_or_default(),
+        )?),
         bounded: plan.bounded,
         registry,
         stop: stop_on_signal()?,

@@ -58,6 +58,8 @@ pub struct BatchJob {
     pub timely: timely::Config,
     /// The fraud model that scores every row (`None`: rows are `UNSCORED`).
     pub scorer: Option<std::sync::Arc<crate::fraud::score::Scorer>>,
+    /// The PII policy the output rows are written under.
+    pub governor: std::sync::Arc<crate::governance::Governor>,
 }
 
 impl BatchJob {
@@ -135,8 +137,14 @@ pub fn run(job: &BatchJob) -> Result<BatchSummary, BatchError> {
     tracing::info!(rows = read.rows, rejected = read.rejected, seconds = read_elapsed.as_secs_f64(), "read");
 
     let graph_started = Instant::now();
-    let verdicts = evaluate_bounded(rows, job.now_ms, job.scorer.clone(), job.timely.clone())
-        .map_err(BatchError::Graph)?;
+    let verdicts = evaluate_bounded(
+        rows,
+        job.now_ms,
+        job.scorer.clone(),
+        Some(job.governor.clone()),
+        job.timely.clone(),
+    )
+    .map_err(BatchError::Graph)?;
     let graph_elapsed = graph_started.elapsed();
     if verdicts.len() as u64 != read.rows {
         let message = format!("{} rows in, {} verdicts out", read.rows, verdicts.len());

@@ -98,6 +98,8 @@ pub struct Fixture {
     pub schema_id: u32,
     /// A prefix unique to this harness run, for topics and app ids.
     pub run_id: String,
+    /// The default PII policy (everything masked), as a plain run applies it.
+    pub governor: Arc<crate::governance::Governor>,
 }
 
 impl Fixture {
@@ -113,6 +115,9 @@ impl Fixture {
             expectations: spec.expectations,
             schema_id,
             run_id: format!("bench-{}-{nanos}", std::process::id()),
+            governor: Arc::new(
+                crate::governance::Governor::masking().map_err(|e| BenchError::Builtin(e.to_string()))?,
+            ),
         })
     }
 }
@@ -135,7 +140,7 @@ pub fn run(config: &BenchConfig, progress: &dyn Fn(&str)) -> Result<BenchReport,
         }
         if wants(Part::Batch) {
             for workers in &config.workers {
-                report.batch.push(throughput::batch(config, &preloaded, *workers, progress)?);
+                report.batch.push(throughput::batch(config, &fixture, &preloaded, *workers, progress)?);
             }
         }
         if !config.keep {

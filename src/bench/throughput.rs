@@ -95,6 +95,7 @@ pub fn pipeline_config(
         horizon: None,
         maintain_every: None,
         scorer: None,
+        governor: fixture.governor.clone(),
         bounded: true,
         registry: fixture.registry.clone(),
         stop: Arc::new(AtomicBool::new(false)),
@@ -156,6 +157,7 @@ pub fn streaming(
 /// Runs `trustflow batch` over the preloaded events' JSON lines on `workers` workers.
 pub fn batch(
     config: &BenchConfig,
+    fixture: &Fixture,
     preloaded: &Preloaded,
     workers: usize,
     progress: &dyn Fn(&str),
@@ -173,6 +175,7 @@ pub fn batch(
         workers,
         timely: timely_config(workers),
         scorer: None,
+        governor: fixture.governor.clone(),
     };
     progress(&format!("batch: -w {workers} over {}", preloaded.jsonl.display()));
     let reset = reset_peak_rss();

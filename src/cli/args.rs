@@ -297,6 +297,11 @@ pub struct BatchArgs {
     /// Write the run's summary as JSON to this file too.
     #[arg(long, value_name = "PATH")]
     pub summary_json: Option<PathBuf>,
+    /// A pipeline spec whose governance_policies.pii_handling says how personal data found in
+    /// the rows is written (mask, tokenize or clear, per type). Default: every finding masked,
+    /// as `run` does; the rows' classification and pii_fields columns say what was found.
+    #[arg(long, value_name = "SPEC.yaml")]
+    pub config: Option<PathBuf>,
 }
 
 /// Flags of `trustflow query`.

@@ -10,6 +10,7 @@ use crate::config::{ConfigError, PipelineSpec};
 use crate::dataflow::horizon::Horizon;
 use crate::fraud::ModelRef;
 use crate::generate::{GeneratorConfig, Timeline};
+use crate::governance::Governor;
 use crate::location::{Location, StorageOptions};
 use crate::source::KafkaSettings;
 
@@ -242,6 +243,12 @@ impl BatchPlan {
         let timely = ClusterArgs { workers: args.workers, processes: 1, process: 0, hostfile: None }
             .timely_config()?;
         let output = Location::parse(&args.output).map_err(|e| PlanError::new(format!("--output: {e}")))?;
+        let handling = match &args.config {
+            Some(path) => {
+                PipelineSpec::load(path)?.governance_policies.map(|g| g.pii_handling).unwrap_or_default()
+            }
+            None => Default::default(),
+        };
         let job = BatchJob {
             rejects: args.rejects.unwrap_or_else(|| BatchJob::default_rejects(&output)),
             input: args.input,
@@ -253,6 +260,9 @@ impl BatchPlan {
             workers: args.workers,
             timely,
             scorer: None,
+            governor: std::sync::Arc::new(
+                Governor::from_env(handling).map_err(|e| PlanError::new(format!("PII policy: {e}")))?,
+            ),
         };
         if let Some(conflict) = job.path_conflict() {
             return Err(PlanError::new(conflict));

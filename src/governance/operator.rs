@@ -4,8 +4,13 @@ use differential_dataflow::VecCollection;
 use differential_dataflow::lattice::Lattice;
 use timely::progress::Timestamp;
 
+use std::sync::Arc;
+
 use super::classify::{Classification, classify_record};
+use super::govern::Governor;
 use super::pii::Recognizers;
+use crate::dataflow::horizon::LateEvent;
+use crate::dataflow::quality::QualityRow;
 use crate::record::Transaction;
 
 /// Each transaction paired with its [`Classification`] (findings included), one output row
@@ -26,6 +31,40 @@ where
     transactions.map(move |row| {
         let classification = classify_record(&recognizers, &row);
         (row, classification)
+    })
+}
+
+/// Each verdict as the sinks write it: its record protected by `governor`'s policy and its
+/// [`Label`](super::Label) set. A `map` of the row alone, deterministic for a policy and key:
+/// a retraction retracts exactly the row once written. The verdicts themselves were computed
+/// on the clear values (uniqueness, consistency and the fraud features see the real data).
+pub fn governed<'scope, T>(
+    verdicts: VecCollection<'scope, T, QualityRow>,
+    governor: Arc<Governor>,
+) -> VecCollection<'scope, T, QualityRow>
+where
+    T: Timestamp + Lattice + Ord,
+{
+    verdicts.map(move |mut row| {
+        let (record, label) = governor.govern(row.record);
+        row.record = record;
+        row.governance = Some(label);
+        row
+    })
+}
+
+/// Each late event with its record protected by `governor`'s policy, as the late-events table
+/// writes it.
+pub fn governed_late<'scope, T>(
+    late: VecCollection<'scope, T, LateEvent>,
+    governor: Arc<Governor>,
+) -> VecCollection<'scope, T, LateEvent>
+where
+    T: Timestamp + Lattice + Ord,
+{
+    late.map(move |mut event| {
+        event.row = governor.govern(event.row).0;
+        event
     })
 }
 

@@ -183,6 +183,8 @@ pub struct Committer {
     topic: String,
     /// The fraud model scoring the rows, recorded with each commit.
     model: Option<ModelId>,
+    /// The PII policy the rows are written under, recorded with each commit.
+    pii_policy: String,
     /// The source position of the main table's last commit.
     position: Position,
     /// A worker stopped before its replay ended: nothing more may be committed.
@@ -285,6 +287,7 @@ impl Committer {
             kafka,
             topic: config.topic.clone(),
             model: config.scorer.as_ref().map(|s| s.id()),
+            pii_policy: config.governor.id().to_owned(),
             position: resume.map(|r| r.last.clone()).unwrap_or_default(),
             halted: false,
             maintenance: config.maintain_every.map(|every| (every, Instant::now())),
@@ -336,7 +339,8 @@ impl Committer {
             {
                 let current = Position { epoch, offsets };
                 let previous = Some(&self.position).filter(|p| p.epoch > 0);
-                let info = commit_info(&self.topic, &current, previous, self.model.as_ref());
+                let info =
+                    commit_info(&self.topic, &current, previous, self.model.as_ref(), Some(&self.pii_policy));
                 let outcome =
                     self.runtime.block_on(self.quality.commit_epoch_with_info(epoch, &quality, info))?;
                 self.stats.record(outcome.version, outcome.rows, &quality);

@@ -60,6 +60,9 @@ pub struct PipelineConfig {
     pub now_ms: i64,
     /// Bound the graph's state by this event-time horizon (`None`: keep all history).
     pub horizon: Option<crate::dataflow::horizon::Horizon>,
+    /// The PII policy every table and topic row is written under (`Governor::masking()`
+    /// unless the spec's `governance_policies.pii_handling` says otherwise).
+    pub governor: Arc<crate::governance::Governor>,
     /// The fraud model that scores every row (`None`: rows are written `UNSCORED`).
     pub scorer: Option<Arc<crate::fraud::score::Scorer>>,
     /// Compact the quality table and rewrite its `quality_current` snapshot this often.
@@ -149,6 +152,15 @@ fn resume_point(config: &PipelineConfig) -> Result<Option<resume::Resume>, Pipel
              end (write a new model's scores to another output or app id)",
             name(&resume.model),
             name(&model)
+        )));
+    }
+    let policy = config.governor.id();
+    if resume.pii_policy.as_deref() != Some(policy) {
+        return Err(cannot(format!(
+            "their rows were written under PII policy {}, this run's is {policy} (pii_handling or its \
+             token key changed): a run must protect personal data one way from start to end, or its \
+             retractions would not match the rows committed before",
+            resume.pii_policy.as_deref().unwrap_or("(none recorded)")
         )));
     }
     Ok(Some(resume))

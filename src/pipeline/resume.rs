@@ -51,18 +51,24 @@ pub struct Resume {
     pub topic: String,
     /// The fraud model the committed epochs were scored with (`None`: not scored).
     pub model: Option<ModelId>,
+    /// The PII policy the committed rows were written under ([`Governor::id`]).
+    ///
+    /// [`Governor::id`]: crate::governance::Governor::id
+    pub pii_policy: Option<String>,
     /// The last committed epoch.
     pub last: Position,
     /// The epoch committed before it, if any.
     pub previous: Option<Position>,
 }
 
-/// The `commitInfo` metadata of the main table's commit of `current`, scored by `model`.
+/// The `commitInfo` metadata of the main table's commit of `current`, scored by `model`,
+/// its rows written under the PII policy `pii_policy`.
 pub fn commit_info(
     topic: &str,
     current: &Position,
     previous: Option<&Position>,
     model: Option<&ModelId>,
+    pii_policy: Option<&str>,
 ) -> BTreeMap<String, Value> {
     let offsets =
         |o: &Offsets| o.iter().map(|(p, off)| (p.to_string(), json!(off))).collect::<serde_json::Map<_, _>>();
@@ -76,6 +82,9 @@ pub fn commit_info(
     }
     if let Some(model) = model {
         info.insert("model".to_owned(), json!({ "version": model.version, "sha256": model.sha256 }));
+    }
+    if let Some(policy) = pii_policy {
+        info.insert("governance".to_owned(), json!({ "pii_policy": policy }));
     }
     info
 }
@@ -119,7 +128,11 @@ impl Resume {
                 sha256: m["sha256"].as_str().ok_or_else(|| invalid("bad model hash"))?.to_owned(),
             }),
         };
-        Ok(Resume { topic, model, last, previous })
+        let pii_policy = match info.get("governance") {
+            None => None,
+            Some(g) => Some(g["pii_policy"].as_str().ok_or_else(|| invalid("bad PII policy id"))?.to_owned()),
+        };
+        Ok(Resume { topic, model, pii_policy, last, previous })
     }
 
     /// The epoch at which a replayed record of `partition` at `offset` is fed: the previous
@@ -160,16 +173,23 @@ mod tests {
     fn info_round_trips() {
         let last = position(9, &[(0, 120), (1, 7)]);
         let previous = position(4, &[(0, 100)]);
-        let info = commit_info("transactions", &last, Some(&previous), None);
+        let info = commit_info("transactions", &last, Some(&previous), None, None);
         let resume = Resume::from_info("t", 9, &info).unwrap();
         assert_eq!(
             resume,
-            Resume { topic: "transactions".into(), model: None, last, previous: Some(previous) }
+            Resume {
+                topic: "transactions".into(),
+                model: None,
+                pii_policy: None,
+                last,
+                previous: Some(previous)
+            }
         );
         assert_eq!(resume.first_epoch(), 4);
         let model = ModelId { version: 3, sha256: "ab".into() };
-        let info = commit_info("transactions", &position(2, &[]), None, Some(&model));
-        assert_eq!(Resume::from_info("t", 2, &info).unwrap().model, Some(model));
+        let info = commit_info("transactions", &position(2, &[]), None, Some(&model), Some("0123abcd"));
+        let resume = Resume::from_info("t", 2, &info).unwrap();
+        assert_eq!((resume.model, resume.pii_policy.as_deref()), (Some(model), Some("0123abcd")));
     }
 
     #[test]
@@ -177,6 +197,7 @@ mod tests {
         let resume = Resume {
             topic: "t".into(),
             model: None,
+            pii_policy: None,
             last: position(9, &[(0, 120), (1, 7)]),
             previous: Some(position(4, &[(0, 100)])),
         };

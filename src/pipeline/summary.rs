@@ -44,6 +44,10 @@ pub struct TableStats {
     pub expectations: BTreeMap<String, ExpectationStats>,
     /// Consolidated rows per `risk_category` (HIGH, MEDIUM, LOW, or UNSCORED without a model).
     pub risk: BTreeMap<&'static str, i64>,
+    /// Consolidated rows per sensitivity tag (`SENSITIVITY_LOW` ... `SENSITIVITY_CRITICAL`).
+    pub sensitivity: BTreeMap<&'static str, i64>,
+    /// Consolidated rows' pieces of personal data, by `type:action` (`email:mask`, ...).
+    pub pii: BTreeMap<String, i64>,
 }
 
 /// How many verdicts pass and fail one expectation.
@@ -92,6 +96,13 @@ impl TableStats {
                 }
             }
             *self.risk.entry(crate::fraud::score::risk_label(row.fraud.as_ref())).or_default() += diff;
+            if let Some(label) = &row.governance {
+                *self.sensitivity.entry(label.sensitivity.tag()).or_default() += diff;
+                for found in &label.protected {
+                    let key = format!("{}:{}", found.kind.name(), found.action.name());
+                    *self.pii.entry(key).or_default() += diff;
+                }
+            }
         }
     }
 }
@@ -187,6 +198,16 @@ impl fmt::Display for RunSummary {
                 "fraud risk     {} (consolidated rows)",
                 if risk.is_empty() { "none".to_owned() } else { risk.join(", ") }
             )?;
+            let counts = |map: &mut dyn Iterator<Item = (String, i64)>| {
+                let items: Vec<String> =
+                    map.filter(|(_, n)| *n != 0).map(|(k, n)| format!("{k} {n}")).collect();
+                if items.is_empty() { "none".to_owned() } else { items.join(", ") }
+            };
+            let mut levels =
+                table.sensitivity.iter().map(|(k, n)| (k.trim_start_matches("SENSITIVITY_").to_owned(), *n));
+            writeln!(f, "sensitivity    {} (consolidated rows)", counts(&mut levels))?;
+            let mut pii = table.pii.iter().map(|(k, n)| (k.clone(), *n));
+            writeln!(f, "personal data  {} (type:action, in consolidated rows)", counts(&mut pii))?;
             writeln!(
                 f,
                 "quarantine     {} rows in {}; {} rows dropped by expectations",

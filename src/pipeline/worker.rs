@@ -27,6 +27,7 @@ use crate::dataflow::horizon::{LateEvent, Mark, quality_within_marks};
 use crate::dataflow::quality::graph::quality_scored;
 use crate::dataflow::quality::quality;
 use crate::dataflow::windows::{DASHBOARD_WINDOW_MS, window_metrics};
+use crate::governance::{governed, governed_late};
 use crate::record::{Record, Transaction};
 use crate::source::dead_letter::Rejection;
 use crate::source::{DeadLetters, KafkaReader, partitions_for_worker};
@@ -88,6 +89,7 @@ pub(super) fn run_worker(
     let expectations = config.expectations.clone();
     let horizon = config.horizon;
     let scorer = config.scorer.clone();
+    let governor = config.governor.clone();
     let (mut input, mut marks_input, mut positions_input) = worker.dataflow::<u64, _, _>(|scope| {
         let (input, transactions) = scope.new_collection::<Transaction, isize>();
         let (positions_input, positions) = scope.new_collection::<(i32, i64), isize>();
@@ -109,11 +111,13 @@ pub(super) fn run_worker(
                 (verdicts, late, transactions)
             }
         };
-        buffer(late, &outputs, |o| &mut o.late);
+        buffer(governed_late(late, governor.clone()), &outputs, |o| &mut o.late);
         let counted = retained.clone();
         held.inspect(move |(_, _, diff)| counted.add(*diff));
+        // The windows count users by their real ids; every row a table or topic receives is
+        // protected by the run's PII policy.
         let windows = window_metrics(verdicts.clone(), DASHBOARD_WINDOW_MS);
-        let routed = route(verdicts, &expectations);
+        let routed = route(governed(verdicts, governor), &expectations);
         buffer(routed.kept, &outputs, |o| &mut o.quality);
         buffer(routed.quarantined, &outputs, |o| &mut o.quarantine);
         buffer(routed.dropped, &outputs, |o| &mut o.dropped);

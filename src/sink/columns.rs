@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use deltalake::arrow::datatypes::{Schema, SchemaRef};
 use deltalake::kernel::engine::arrow_conversion::TryIntoArrow;
-use deltalake::kernel::{DataType, MapType, StructField, StructType};
+use deltalake::kernel::{ArrayType, DataType, MapType, StructField, StructType};
 
 use super::error::SinkError;
 use crate::dataflow::quality::QualityRow;
@@ -23,12 +23,13 @@ pub const EPOCH: &str = "_epoch";
 /// The reference design's quality output columns (`docs/quality-semantics.md`).
 pub const QUALITY_COLUMNS: usize = 19;
 
-/// The data columns: the reference design's quality output, then the fraud verdict
-/// (`fraud_score`, `risk_category`, `model_version`); the change columns come after them.
-pub const OUTPUT_COLUMNS: usize = 22;
+/// The data columns: the reference design's quality output, the fraud verdict
+/// (`fraud_score`, `risk_category`, `model_version`), then governance's (`classification`,
+/// `pii_fields`); the change columns come after them.
+pub const OUTPUT_COLUMNS: usize = 24;
 
 /// Column names, in table order.
-pub const COLUMN_NAMES: [&str; 24] = [
+pub const COLUMN_NAMES: [&str; 26] = [
     "transactionId",
     "userId",
     "amount",
@@ -51,6 +52,8 @@ pub const COLUMN_NAMES: [&str; 24] = [
     "fraud_score",
     "risk_category",
     "model_version",
+    "classification",
+    "pii_fields",
     CHANGE_TYPE,
     EPOCH,
 ];
@@ -126,7 +129,8 @@ pub fn delta_fields() -> Result<Vec<StructField>, SinkError> {
         let scale = u8::try_from(s).map_err(|_| SinkError::internal("decimal scale over 255"))?;
         DataType::decimal(p, scale).map_err(|e| SinkError::internal(e.to_string()))
     };
-    let types: [DataType; 24] = [
+    let tags: DataType = ArrayType::new(DataType::STRING, false).into();
+    let types: [DataType; 26] = [
         DataType::STRING,
         DataType::STRING,
         decimal(AMOUNT_PRECISION, AMOUNT_SCALE)?,
@@ -149,14 +153,49 @@ pub fn delta_fields() -> Result<Vec<StructField>, SinkError> {
         DataType::DOUBLE,
         DataType::STRING,
         DataType::INTEGER,
+        tags.clone(),
+        tags,
         DataType::STRING,
         DataType::LONG,
     ];
     Ok(COLUMN_NAMES
         .iter()
         .zip(types)
-        .map(|(name, ty)| StructField::new(*name, ty, !name.starts_with('_')))
+        .map(|(name, ty)| {
+            let field = StructField::new(*name, ty, !name.starts_with('_'));
+            match governance_metadata(name) {
+                [] => field,
+                tags => field.with_metadata(tags.iter().map(|(k, v)| (*k, *v))),
+            }
+        })
         .collect())
+}
+
+/// Key of the column metadata naming a column's classification.
+pub const CLASSIFICATION_KEY: &str = "trustflow.classification";
+/// Key of the column metadata saying how personal data in a column is handled.
+pub const PII_KEY: &str = "trustflow.pii";
+
+/// The Delta column metadata of governance: what a column holds (`FINANCIAL`, `PII`,
+/// compliance tags) and whether personal data in it is scanned and protected. Per row, the
+/// `classification` and `pii_fields` columns say what was found (`docs/governance.md`).
+pub fn governance_metadata(column: &str) -> &'static [(&'static str, &'static str)] {
+    const SCANNED: &str = "scanned; findings masked, tokenized or kept per governance_policies.pii_handling";
+    match column {
+        "transactionId" => &[(CLASSIFICATION_KEY, "FINANCIAL,SOX"), (PII_KEY, SCANNED)],
+        "userId" => &[(CLASSIFICATION_KEY, "PII,GDPR"), (PII_KEY, SCANNED)],
+        "amount" | "avg_transaction_amount" => &[(CLASSIFICATION_KEY, "FINANCIAL,SOX")],
+        "currency" => &[(CLASSIFICATION_KEY, "FINANCIAL"), (PII_KEY, SCANNED)],
+        "metadata" => &[(CLASSIFICATION_KEY, "PII_CANDIDATE"), (PII_KEY, SCANNED)],
+        "classification" => &[
+            (CLASSIFICATION_KEY, "GOVERNANCE"),
+            ("comment", "the row's tags: PII, FINANCIAL, SENSITIVITY_<level>, GDPR, PCI-DSS, SOX"),
+        ],
+        "pii_fields" => {
+            &[(CLASSIFICATION_KEY, "GOVERNANCE"), ("comment", "each finding as field:type:action, no values")]
+        }
+        _ => &[],
+    }
 }
 
 /// The Delta schema as a kernel [`StructType`].
@@ -221,7 +260,15 @@ mod tests {
         assert_eq!(entries.name(), "key_value");
         let output = output_arrow_schema().unwrap();
         assert_eq!(output.fields()[..], arrow.fields()[..OUTPUT_COLUMNS]);
-        assert_eq!(output_fields().unwrap().last().map(|f| f.name().as_str()), Some("model_version"));
+        assert_eq!(output_fields().unwrap().last().map(|f| f.name().as_str()), Some("pii_fields"));
         assert_eq!(COLUMN_NAMES[QUALITY_COLUMNS - 1], "quality_score");
+        assert!(
+            matches!(arrow.field(22).data_type(), ArrowType::List(item) if item.data_type() == &ArrowType::Utf8)
+        );
+        let metadata = fields[5].metadata();
+        assert!(matches!(
+            metadata.get(CLASSIFICATION_KEY),
+            Some(deltalake::kernel::MetadataValue::String(s)) if s == "PII_CANDIDATE"
+        ));
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use deltalake::arrow::array::{
-    Array, AsArray, Decimal128Array, Float64Array, Int32Array, Int64Array, MapArray, StringArray,
+    Array, AsArray, Decimal128Array, Float64Array, Int32Array, Int64Array, ListArray, MapArray, StringArray,
 };
 use deltalake::arrow::datatypes::DataType as ArrowType;
 use deltalake::arrow::record_batch::RecordBatch;
@@ -13,6 +13,7 @@ use super::columns::{CHANGE_TYPE, CHECKS, COLUMN_NAMES, ChangeType, EPOCH};
 use super::error::SinkError;
 use crate::dataflow::quality::QualityRow;
 use crate::fraud::score::{FraudScore, Score, risk_label};
+use crate::governance::Label;
 use crate::record::Transaction;
 
 /// One row of the changelog table.
@@ -60,6 +61,11 @@ pub fn batch_to_changes(batch: &RecordBatch) -> Result<Vec<ChangeRow>, SinkError
     let checks = column::<Int32Array>(batch, name(17))?;
     let scores = column::<Float64Array>(batch, name(18))?;
     let fraud = FraudColumns::of(batch)?;
+    // Tables written before governance's columns existed read back without labels.
+    let governance = match batch.column_by_name(name(22)) {
+        None => None,
+        Some(_) => Some((column::<ListArray>(batch, name(22))?, column::<ListArray>(batch, name(23))?)),
+    };
     let changes = column::<StringArray>(batch, CHANGE_TYPE)?;
     let epochs = column::<Int64Array>(batch, EPOCH)?;
     let (keys, values) = map_entries(metadata)?;
@@ -95,9 +101,13 @@ pub fn batch_to_changes(batch: &RecordBatch) -> Result<Vec<ChangeRow>, SinkError
             consistent: false,
             unique: false,
             fraud: None,
+            governance: None,
         };
         if let Some(fraud) = &fraud {
             row.fraud = fraud.at(i)?;
+        }
+        if let Some((tags, fields)) = governance {
+            row.governance = governance_at(tags, fields, i)?;
         }
         for (check, array) in CHECKS.iter().zip(&flags) {
             let text = required(name(check.column), i, array.is_valid(i).then(|| array.value(i)))?;
@@ -179,6 +189,30 @@ impl<'a> FraudColumns<'a> {
             ));
         }
         Ok(fraud)
+    }
+}
+
+/// Row `i`'s governance label from the `classification` and `pii_fields` lists: both null
+/// (not governed) or both set.
+fn governance_at(tags: &ListArray, fields: &ListArray, i: usize) -> Result<Option<Label>, SinkError> {
+    let strings = |list: &ListArray, column: usize| -> Result<Vec<String>, SinkError> {
+        let values = list.value(i);
+        let values = values
+            .as_string_opt::<i32>()
+            .ok_or_else(|| decode_error(COLUMN_NAMES[column], "items are not strings"))?;
+        Ok(values.iter().map(|v| v.unwrap_or_default().to_owned()).collect())
+    };
+    match (tags.is_valid(i), fields.is_valid(i)) {
+        (false, false) => Ok(None),
+        (true, true) => {
+            let (tags, fields) = (strings(tags, 22)?, strings(fields, 23)?);
+            Label::parse(tags.iter().map(String::as_str), fields.iter().map(String::as_str))
+                .map(Some)
+                .map_err(|e| decode_error(COLUMN_NAMES[22], format!("row {i}: {e}")))
+        }
+        _ => {
+            Err(decode_error(COLUMN_NAMES[22], format!("classification and pii_fields disagree at row {i}")))
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use deltalake::arrow::array::{
     ArrayBuilder, ArrayRef, Decimal128Builder, Float64Builder, Int32Builder, Int64Array, Int64Builder,
-    MapArray, StringBuilder, StructArray,
+    ListBuilder, MapArray, StringBuilder, StructArray,
 };
 use deltalake::arrow::buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
 use deltalake::arrow::datatypes::{DataType as ArrowType, FieldRef, Schema, SchemaRef};
@@ -76,6 +76,8 @@ where
     let mut fraud_scores = Float64Builder::with_capacity(rows_count);
     let mut risks = StringBuilder::with_capacity(rows_count, rows_count * 8);
     let mut versions = Int32Builder::with_capacity(rows_count);
+    let mut tags = string_list(schema, 22, rows_count)?;
+    let mut pii_fields = string_list(schema, 23, rows_count)?;
     for (row, copies) in rows {
         let record = &row.record;
         let amount =
@@ -100,6 +102,22 @@ where
             fraud_scores.append_option(row.fraud.map(|f| f.score.0));
             risks.append_value(risk_label(row.fraud.as_ref()));
             versions.append_option(row.fraud.map(|f| model_version_column(f.model_version)).transpose()?);
+            match &row.governance {
+                Some(label) => {
+                    for tag in label.tags() {
+                        tags.values().append_value(tag);
+                    }
+                    tags.append(true);
+                    for field in &label.protected {
+                        pii_fields.values().append_value(field.to_string());
+                    }
+                    pii_fields.append(true);
+                }
+                None => {
+                    tags.append_null();
+                    pii_fields.append_null();
+                }
+            }
         }
     }
     let mut flags = flags.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
@@ -119,6 +137,8 @@ where
     columns.push(Arc::new(fraud_scores.finish()));
     columns.push(Arc::new(risks.finish()));
     columns.push(Arc::new(versions.finish()));
+    columns.push(Arc::new(tags.finish()));
+    columns.push(Arc::new(pii_fields.finish()));
     debug_assert_eq!(columns.len(), OUTPUT_COLUMNS);
     Ok(columns)
 }
@@ -130,6 +150,16 @@ fn model_version_column(version: u32) -> Result<i32, SinkError> {
         value: version.to_string(),
         reason: "over 2^31 - 1".into(),
     })
+}
+
+/// A builder for the `array<string>` column `index` of `schema`, with its element field.
+fn string_list(schema: &Schema, index: usize, rows: usize) -> Result<ListBuilder<StringBuilder>, SinkError> {
+    match schema.fields().get(index).map(|f| f.data_type()) {
+        Some(ArrowType::List(element)) => {
+            Ok(ListBuilder::with_capacity(StringBuilder::new(), rows).with_field(element.clone()))
+        }
+        other => Err(SinkError::internal(format!("column {index} is {other:?}, not a list"))),
+    }
 }
 
 /// Precision, scale and type of the decimal column `index` of `schema`.
@@ -253,6 +283,7 @@ mod tests {
             consistent: true,
             unique: true,
             fraud: None,
+            governance: None,
         };
         let schema = arrow_schema().unwrap();
         let changes = [(row.clone(), 2), (row.clone(), 0), (row, -3)];

@@ -45,6 +45,7 @@ fn row(id: Option<&str>, amount: Option<&str>, metadata: Option<&[(&str, &str)]>
         consistent: amount != Some("-5.00"),
         unique: id != Some("dup"),
         fraud: None,
+        governance: None,
     }
 }
 

@@ -17,7 +17,7 @@ const NOW: &str = "1767225600000";
 
 /// The batch output's columns (QUALITY_SEMANTICS.md, then the fraud verdict) and their
 /// pyarrow types.
-const OUTPUT: [(&str, &str); 22] = [
+const OUTPUT: [(&str, &str); 24] = [
     ("transactionId", "string"),
     ("userId", "string"),
     ("amount", "decimal128(18, 2)"),
@@ -40,6 +40,8 @@ const OUTPUT: [(&str, &str); 22] = [
     ("fraud_score", "double"),
     ("risk_category", "string"),
     ("model_version", "int32"),
+    ("classification", "list<element: string not null>"),
+    ("pii_fields", "list<element: string not null>"),
 ];
 
 /// Runs `trustflow batch` with `args` after the input and output, returning its summary JSON.

@@ -40,6 +40,7 @@ pub fn verdict(id: Option<&str>, amount: &str, avg: &str) -> QualityRow {
         consistent: true,
         unique: true,
         fraud: None,
+        governance: None,
     }
 }
 

@@ -13,8 +13,8 @@ use trustflow::dataflow::quality::reference;
 use trustflow::generate::Truth;
 
 use crate::support::{
-    COLUMNS, canonical, expected_row, failing_count, first_difference, kafka, read_delta, read_jsonl,
-    trustflow, unique,
+    COLUMNS, DATA_COLUMNS, canonical, expected_row, failing_count, first_difference, kafka, read_delta,
+    read_jsonl, trustflow, unique,
 };
 
 const NOW: &str = "1767225600000";
@@ -133,7 +133,7 @@ fn issue_2_real_kafka_every_event_once_with_planted_flags() {
         NOW,
     ]);
     let batch = read_delta(&batch, true);
-    assert_eq!(batch["columns"], json!(COLUMNS[..22]));
+    assert_eq!(batch["columns"], json!(COLUMNS[..DATA_COLUMNS]));
     assert!(
         batch["consolidated"] == report["consolidated"],
         "batch output differs from the consolidated stream"

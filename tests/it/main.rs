@@ -10,6 +10,7 @@ mod crash;
 mod expectations;
 mod fraud_scoring;
 mod fraud_training;
+mod governance_sinks;
 mod horizon;
 mod kafka_output;
 mod kafka_output_support;

@@ -6,7 +6,8 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::support::{
-    COLUMNS, azurite, read_delta, read_delta_at, read_url, run_trustflow, trustflow, trustflow_env, unique,
+    COLUMNS, DATA_COLUMNS, azurite, read_delta, read_delta_at, read_url, run_trustflow, trustflow,
+    trustflow_env, unique,
 };
 
 /// The JSON lines a command printed.
@@ -79,7 +80,7 @@ fn issue_4_snapshot_equals_consolidated_changelog() {
     );
     assert!(after["consolidated"] == before["consolidated"], "compaction changed the changelog's content");
     let current = read_delta(&snapshot_path, true);
-    assert_eq!(current["columns"], json!(COLUMNS[..22]));
+    assert_eq!(current["columns"], json!(COLUMNS[..DATA_COLUMNS]));
     assert_eq!(current["rows"], before["consolidated_rows"]);
     assert!(
         current["consolidated"] == before["consolidated"],
@@ -101,7 +102,7 @@ fn issue_4_snapshot_equals_consolidated_changelog() {
     let rows =
         json_lines(&trustflow(&["query", snapshot_arg, "--rows", "3", "--consolidated", "--json"]).stdout);
     assert_eq!(rows.len(), 4);
-    assert_eq!(rows[1].as_object().unwrap().len(), 22, "{}", rows[1]);
+    assert_eq!(rows[1].as_object().unwrap().len(), DATA_COLUMNS, "{}", rows[1]);
     let text =
         String::from_utf8_lossy(&trustflow(&["query", changelog_path, "--rows", "2"]).stdout).into_owned();
     assert!(

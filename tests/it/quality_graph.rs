@@ -153,6 +153,7 @@ pub fn from_scratch_with_ids(
                 consistent: !inconsistent,
                 unique: row.transaction_id.as_deref().is_none_or(|id| ids.get(id).copied().unwrap_or(0) <= 1),
                 fraud: None,
+                governance: None,
             };
             *out.entry(verdict).or_default() += 1;
         }

@@ -185,8 +185,8 @@ pub fn unique(prefix: &str) -> String {
 }
 
 /// The output columns, named and ordered as QUALITY_SEMANTICS.md says, then the fraud verdict,
-/// then the change columns.
-pub const COLUMNS: [&str; 24] = [
+/// governance's columns, then the change columns.
+pub const COLUMNS: [&str; 26] = [
     "transactionId",
     "userId",
     "amount",
@@ -209,6 +209,8 @@ pub const COLUMNS: [&str; 24] = [
     "fraud_score",
     "risk_category",
     "model_version",
+    "classification",
+    "pii_fields",
     "_change_type",
     "_epoch",
 ];
@@ -243,8 +245,21 @@ fn flag(ok: bool, yes: &str, no: &str) -> String {
     (if ok { yes } else { no }).to_owned()
 }
 
-/// A reference row in the JSON shape read_delta.py prints.
+/// The number of data columns (without `_change_type` and `_epoch`).
+pub const DATA_COLUMNS: usize = 24;
+
+/// A reference row in the JSON shape read_delta.py prints, as a run with the default PII
+/// policy (everything masked) writes it.
 pub fn expected_row(q: &QualityRow) -> Value {
+    thread_local! {
+        static GOVERNOR: trustflow::governance::Governor = trustflow::governance::Governor::masking().unwrap();
+    }
+    let mut q = q.clone();
+    if q.governance.is_none() {
+        let (record, label) = GOVERNOR.with(|g| g.govern(q.record));
+        (q.record, q.governance) = (record, Some(label));
+    }
+    let label = q.governance.as_ref().unwrap();
     let r = &q.record;
     json!({
         "transactionId": r.transaction_id, "userId": r.user_id, "amount": r.amount.map(|a| a.to_string()),
@@ -264,6 +279,8 @@ pub fn expected_row(q: &QualityRow) -> Value {
         "fraud_score": q.fraud.map(|f| f.score.0),
         "risk_category": trustflow::fraud::score::risk_label(q.fraud.as_ref()),
         "model_version": q.fraud.map(|f| f.model_version),
+        "classification": label.tags(),
+        "pii_fields": label.protected.iter().map(ToString::to_string).collect::<Vec<_>>(),
     })
 }
 

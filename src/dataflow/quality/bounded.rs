@@ -9,16 +9,19 @@ use timely::dataflow::operators::capture::{Capture, Extract};
 use super::graph::{quality, quality_scored};
 use super::row::QualityRow;
 use crate::fraud::score::Scorer;
+use crate::governance::{Governor, governed};
 use crate::record::Transaction;
 
 /// Runs [`quality`] (or [`quality_scored`] with a scorer) over `rows` as one epoch on `timely` workers and returns one verdict per
 /// input row, consolidated, in no particular order. Copies of a row come back as copies.
 /// Rows are moved, not cloned: worker `i` of `peers` takes every `peers`-th row from `i` (each
 /// process of a cluster holds the whole input and keeps its own workers' shares).
+/// With a `governor`, the rows come back as the sinks write them ([`governed`]).
 pub fn evaluate_bounded(
     rows: Vec<Transaction>,
     now_ms: i64,
     scorer: Option<Arc<Scorer>>,
+    governor: Option<Arc<Governor>>,
     timely: timely::Config,
 ) -> Result<Vec<QualityRow>, String> {
     let (send, recv) = mpsc::channel();
@@ -35,6 +38,10 @@ pub fn evaluate_bounded(
             let verdicts = match scorer.clone() {
                 Some(scorer) => quality_scored(transactions, now_ms, scorer),
                 None => quality(transactions, now_ms),
+            };
+            let verdicts = match governor.clone() {
+                Some(governor) => governed(verdicts, governor),
+                None => verdicts,
             };
             verdicts.inner.capture_into(send);
             input

@@ -4,6 +4,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::fraud::score::FraudScore;
+use crate::governance::Label;
 use crate::record::Transaction;
 
 /// Scale of `avg_transaction_amount` (Spark's `avg` over decimal(18,2) is decimal(22,6)).
@@ -47,6 +48,10 @@ pub struct QualityRow {
     /// made-up score). Not a quality check: `checks_passed` and `quality_score` ignore it.
     #[serde(default)]
     pub fraud: Option<FraudScore>,
+    /// What governance found in the record and did to it (`record` then holds the values as
+    /// the policy writes them); `None` before the sinks' policy is applied.
+    #[serde(default)]
+    pub governance: Option<Label>,
 }
 
 impl QualityRow {

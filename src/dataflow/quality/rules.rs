@@ -96,6 +96,7 @@ pub fn verdict(record: Transaction, avg_micros: Option<i128>, unique: bool, now_
         consistent: consistent(record.amount, avg_micros),
         unique,
         fraud: None,
+        governance: None,
         record,
     }
 }

@@ -108,6 +108,17 @@ pub struct PiiHandling {
     pub token_key_env: String,
 }
 
+impl PiiAction {
+    /// The action's name in the spec: `mask`, `tokenize`, `clear`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PiiAction::Mask => "mask",
+            PiiAction::Tokenize => "tokenize",
+            PiiAction::Clear => "clear",
+        }
+    }
+}
+
 fn mask() -> PiiAction {
     PiiAction::Mask
 }

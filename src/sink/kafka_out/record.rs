@@ -83,6 +83,10 @@ impl Serialize for RowJson<'_> {
         map.serialize_entry(COLUMN_NAMES[19], &row.fraud.map(|f| f.score.0))?;
         map.serialize_entry(COLUMN_NAMES[20], risk_label(row.fraud.as_ref()))?;
         map.serialize_entry(COLUMN_NAMES[21], &row.fraud.map(|f| f.model_version))?;
+        let label = row.governance.as_ref();
+        map.serialize_entry(COLUMN_NAMES[22], &label.map(|l| l.tags()))?;
+        let fields = label.map(|l| l.protected.iter().map(ToString::to_string).collect::<Vec<_>>());
+        map.serialize_entry(COLUMN_NAMES[23], &fields)?;
         map.end()
     }
 }

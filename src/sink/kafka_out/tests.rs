@@ -46,6 +46,7 @@ fn row(id: Option<&str>, amount: Option<&str>) -> QualityRow {
         consistent: true,
         unique: false,
         fraud: None,
+        governance: None,
     }
 }
 
@@ -71,8 +72,24 @@ fn change_record_columns_and_values() {
         "timestamp_validity": "INVALID", "avg_transaction_amount": "12.500000",
         "consistency_check": "CONSISTENT", "uniqueness": "DUPLICATE", "checks_passed": 8, "quality_score": 0.8,
         "fraud_score": null, "risk_category": "UNSCORED", "model_version": null,
+        "classification": null, "pii_fields": null,
     });
     assert_eq!(value["row"], expected);
+    let governor = crate::governance::Governor::masking().unwrap();
+    let mut governed = verdict.clone();
+    governed.record.metadata =
+        Some(std::sync::Arc::new([("email".to_owned(), "jane.doe@example.com".to_owned())].into()));
+    (governed.record, governed.governance) = {
+        let (record, label) = governor.govern(governed.record);
+        (record, Some(label))
+    };
+    let value: Value = serde_json::from_str(&value_of(&governed, 1, 8)).unwrap();
+    assert_eq!(value["row"]["metadata"], json!({"email": "j***@example.com"}));
+    assert_eq!(
+        value["row"]["classification"],
+        json!(["PII", "FINANCIAL", "SENSITIVITY_HIGH", "GDPR", "SOX"])
+    );
+    assert_eq!(value["row"]["pii_fields"], json!(["metadata.email:email:mask"]));
     verdict.fraud = Some(FraudScore { score: Score(0.875), model_version: 3 });
     let value: Value = serde_json::from_str(&value_of(&verdict, 1, 8)).unwrap();
     assert_eq!(

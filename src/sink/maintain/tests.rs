@@ -41,6 +41,7 @@ pub(super) fn verdict(id: &str, amount: &str, unique: bool) -> QualityRow {
         consistent: true,
         unique,
         fraud: None,
+        governance: None,
     }
 }
 
@@ -164,7 +165,7 @@ async fn snapshot_refuses_overlaps_other_schemas_and_missing_changelogs() {
     let (_other_dir, other) = changelog(&epochs()[..1]).await;
     match snapshot(&changelog_path, &other, &local()).await {
         Err(error @ MaintainError::SnapshotSchema { .. }) => {
-            assert!(error.to_string().contains("extra column 22 `_change_type`"), "{error}");
+            assert!(error.to_string().contains("extra column 24 `_change_type`"), "{error}");
         }
         other => panic!("{other:?}"),
     }
