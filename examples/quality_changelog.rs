@@ -24,6 +24,7 @@ fn tx(id: &str, user: &str, amount: &str, minutes_ago: i64) -> Transaction {
         currency: Some("EUR".to_owned()),
         metadata: Some(Default::default()),
         user_id: Some(user.to_owned()),
+        origin: None,
     }
 }
 

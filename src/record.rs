@@ -34,6 +34,23 @@ pub struct Transaction {
     pub metadata: Option<Metadata>,
     /// The user the transaction belongs to.
     pub user_id: Option<String>,
+    /// Where the record was read (`None` for records not read from Kafka: batch input,
+    /// tests). Last, so that it breaks ties between otherwise equal rows only.
+    #[serde(default)]
+    pub origin: Option<Origin>,
+}
+
+/// Where a transaction was read: the lineage every output row carries.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Origin {
+    /// The Kafka topic (shared by every record of a run).
+    pub topic: Arc<str>,
+    /// The partition.
+    pub partition: i32,
+    /// The record's offset in its partition.
+    pub offset: i64,
+    /// The registry id of the Avro schema it was written with.
+    pub schema_id: u32,
 }
 
 /// One `com.fintech.events.MarketData` quote.

@@ -62,6 +62,7 @@ impl LineParser {
             None => None,
         };
         Ok(Transaction {
+            origin: None,
             timestamp: fields.timestamp,
             transaction_id: fields.transaction_id.map(Cow::into_owned),
             amount,

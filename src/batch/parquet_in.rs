@@ -241,6 +241,7 @@ impl Columns {
         let text =
             |c: &Option<StringArray>| c.as_ref().filter(|c| c.is_valid(i)).map(|c| c.value(i).to_owned());
         Ok(Transaction {
+            origin: None,
             timestamp: self.timestamp(i)?,
             transaction_id: text(&self.transaction_id),
             amount: self.amount(i).map_err(|e| format!("amount: {e}"))?,

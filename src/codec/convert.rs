@@ -56,6 +56,7 @@ fn transaction<'s>(
         }
     }
     Ok(Transaction {
+        origin: None,
         timestamp: ts.ok_or(CodecError::MissingField { field: "timestamp" })?,
         transaction_id: id.ok_or(CodecError::MissingField { field: "transactionId" })?,
         amount: amount.ok_or(CodecError::MissingField { field: "amount" })?,

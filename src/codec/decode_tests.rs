@@ -21,6 +21,7 @@ fn dec(s: &str) -> Decimal {
 
 fn tx(amount: &str, metadata: &[(&str, &str)]) -> Record {
     Record::Transaction(Transaction {
+        origin: None,
         timestamp: Some(1_717_171_717_171),
         transaction_id: Some("tx-1".into()),
         amount: Some(dec(amount)),

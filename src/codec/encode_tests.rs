@@ -19,6 +19,7 @@ fn dec(s: &str) -> Decimal {
 
 fn transaction() -> Transaction {
     Transaction {
+        origin: None,
         timestamp: Some(1_700_000_000_123),
         transaction_id: Some("t-9".into()),
         amount: Some(dec("-1234.5")),

@@ -199,6 +199,7 @@ mod tests {
 
     fn row(amount: &str, currency: &str) -> QualityRow {
         let record = Transaction {
+            origin: None,
             timestamp: Some(1_000),
             transaction_id: Some("t".into()),
             amount: Some(amount.parse().unwrap()),

@@ -15,6 +15,7 @@ fn row(
     currency: Option<&str>,
 ) -> Transaction {
     Transaction {
+        origin: None,
         timestamp: ts,
         transaction_id: Some(id.to_owned()),
         amount: cents.map(|c| Decimal::new(c, 2)),

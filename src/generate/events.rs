@@ -240,6 +240,7 @@ impl Generator {
             metadata.insert("merchant".to_owned(), format!("m-{}", self.rng.random_range(0..5_000)));
         }
         Transaction {
+            origin: None,
             timestamp: Some(timestamp),
             transaction_id: Some(format!("tx-{:x}-{:08}", self.config.seed, self.emitted)),
             amount: Some(Decimal::new(cents, 2)),
@@ -379,6 +380,7 @@ impl Generator {
             ("merchant".to_owned(), format!("m-{}", self.emitted.wrapping_mul(7_919) % 5_000)),
         ]);
         let row = Transaction {
+            origin: None,
             timestamp: Some(timestamp),
             transaction_id: Some(format!("tx-{:x}-{:08}", self.config.seed, self.emitted)),
             amount: Some(Decimal::new(cents, 2)),

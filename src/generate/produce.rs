@@ -81,6 +81,7 @@ impl WireEncoder {
             }
             Event::Garbage(kind) => {
                 let valid = Record::Transaction(crate::record::Transaction {
+                    origin: None,
                     timestamp: Some(0),
                     transaction_id: Some("garbage".into()),
                     amount: Some(rust_decimal::Decimal::new(100, 2)),

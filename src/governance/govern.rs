@@ -243,6 +243,7 @@ mod tests {
 
     fn with_metadata(pairs: &[(&str, &str)]) -> Transaction {
         Transaction {
+            origin: None,
             timestamp: Some(1_700_000_000_000),
             transaction_id: Some("tx-1".into()),
             amount: Some(Decimal::new(1250, 2)),

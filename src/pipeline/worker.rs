@@ -3,8 +3,8 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
-use std::sync::Mutex;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use differential_dataflow::input::{Input, InputSession};
@@ -28,7 +28,7 @@ use crate::dataflow::quality::graph::quality_scored;
 use crate::dataflow::quality::quality;
 use crate::dataflow::windows::{DASHBOARD_WINDOW_MS, window_metrics};
 use crate::governance::{governed, governed_late};
-use crate::record::{Record, Transaction};
+use crate::record::{Origin, Record, Transaction};
 use crate::source::dead_letter::Rejection;
 use crate::source::{DeadLetters, KafkaReader, partitions_for_worker};
 
@@ -134,6 +134,7 @@ pub(super) fn run_worker(
     let mut reader = KafkaReader::open(&config.kafka, &config.group, &config.topic, &mine, config.bounded)?;
     let mut dead_letters = DeadLetters::new(&config.kafka, &config.dead_letter_topic)?;
     let mut decoder = Decoder::new(config.registry.clone());
+    let topic: Arc<str> = Arc::from(config.topic.as_str());
     let mut counters = Counters::default();
     // Event-time progress per partition, only where a horizon needs it (off the hot path otherwise).
     let mut progress = horizon.map(|_| SourceProgress::new(&mine));
@@ -177,8 +178,14 @@ pub(super) fn run_worker(
             let payload = message.payload.unwrap_or_default();
             let rejection = match decoder.decode(payload) {
                 Ok(decoded) => match decoded.record {
-                    Record::Transaction(row) => {
+                    Record::Transaction(mut row) => {
                         counters.transactions += 1;
+                        row.origin = Some(Origin {
+                            topic: topic.clone(),
+                            partition: message.partition,
+                            offset: message.offset,
+                            schema_id: decoded.schema_id,
+                        });
                         if let (Some(progress), Some(ts)) =
                             (progress.as_mut(), row.timestamp.filter(|ts| *ts <= now_ms))
                         {

@@ -24,12 +24,13 @@ pub const EPOCH: &str = "_epoch";
 pub const QUALITY_COLUMNS: usize = 19;
 
 /// The data columns: the reference design's quality output, the fraud verdict
-/// (`fraud_score`, `risk_category`, `model_version`), then governance's (`classification`,
-/// `pii_fields`); the change columns come after them.
-pub const OUTPUT_COLUMNS: usize = 24;
+/// (`fraud_score`, `risk_category`, `model_version`), governance's (`classification`,
+/// `pii_fields`), then the lineage (`source_topic`, `source_partition`, `source_offset`,
+/// `schema_id`, `lineage`); the change columns come after them.
+pub const OUTPUT_COLUMNS: usize = 29;
 
 /// Column names, in table order.
-pub const COLUMN_NAMES: [&str; 26] = [
+pub const COLUMN_NAMES: [&str; 31] = [
     "transactionId",
     "userId",
     "amount",
@@ -54,6 +55,11 @@ pub const COLUMN_NAMES: [&str; 26] = [
     "model_version",
     "classification",
     "pii_fields",
+    "source_topic",
+    "source_partition",
+    "source_offset",
+    "schema_id",
+    "lineage",
     CHANGE_TYPE,
     EPOCH,
 ];
@@ -130,7 +136,7 @@ pub fn delta_fields() -> Result<Vec<StructField>, SinkError> {
         DataType::decimal(p, scale).map_err(|e| SinkError::internal(e.to_string()))
     };
     let tags: DataType = ArrayType::new(DataType::STRING, false).into();
-    let types: [DataType; 26] = [
+    let types: [DataType; 31] = [
         DataType::STRING,
         DataType::STRING,
         decimal(AMOUNT_PRECISION, AMOUNT_SCALE)?,
@@ -155,6 +161,11 @@ pub fn delta_fields() -> Result<Vec<StructField>, SinkError> {
         DataType::INTEGER,
         tags.clone(),
         tags,
+        DataType::STRING,
+        DataType::INTEGER,
+        DataType::LONG,
+        DataType::INTEGER,
+        DataType::STRING,
         DataType::STRING,
         DataType::LONG,
     ];
@@ -193,6 +204,9 @@ pub fn governance_metadata(column: &str) -> &'static [(&'static str, &'static st
         ],
         "pii_fields" => {
             &[(CLASSIFICATION_KEY, "GOVERNANCE"), ("comment", "each finding as field:type:action, no values")]
+        }
+        "lineage" => {
+            &[(CLASSIFICATION_KEY, "LINEAGE"), ("comment", "the row's trail: source position and stages")]
         }
         _ => &[],
     }
@@ -260,7 +274,7 @@ mod tests {
         assert_eq!(entries.name(), "key_value");
         let output = output_arrow_schema().unwrap();
         assert_eq!(output.fields()[..], arrow.fields()[..OUTPUT_COLUMNS]);
-        assert_eq!(output_fields().unwrap().last().map(|f| f.name().as_str()), Some("pii_fields"));
+        assert_eq!(output_fields().unwrap().last().map(|f| f.name().as_str()), Some("lineage"));
         assert_eq!(COLUMN_NAMES[QUALITY_COLUMNS - 1], "quality_score");
         assert!(
             matches!(arrow.field(22).data_type(), ArrowType::List(item) if item.data_type() == &ArrowType::Utf8)

@@ -1,6 +1,7 @@
 //! Reading changelog batches back into quality rows (restart, tests, audits).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use deltalake::arrow::array::{
     Array, AsArray, Decimal128Array, Float64Array, Int32Array, Int64Array, ListArray, MapArray, StringArray,
@@ -14,7 +15,7 @@ use super::error::SinkError;
 use crate::dataflow::quality::QualityRow;
 use crate::fraud::score::{FraudScore, Score, risk_label};
 use crate::governance::Label;
-use crate::record::Transaction;
+use crate::record::{Origin, Transaction};
 
 /// One row of the changelog table.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -62,6 +63,16 @@ pub fn batch_to_changes(batch: &RecordBatch) -> Result<Vec<ChangeRow>, SinkError
     let scores = column::<Float64Array>(batch, name(18))?;
     let fraud = FraudColumns::of(batch)?;
     // Tables written before governance's columns existed read back without labels.
+    // Likewise the lineage columns: rows of older tables read back without an origin.
+    let origins = match batch.column_by_name(name(24)) {
+        None => None,
+        Some(_) => Some((
+            column::<StringArray>(batch, name(24))?,
+            column::<Int32Array>(batch, name(25))?,
+            column::<Int64Array>(batch, name(26))?,
+            column::<Int32Array>(batch, name(27))?,
+        )),
+    };
     let governance = match batch.column_by_name(name(22)) {
         None => None,
         Some(_) => Some((column::<ListArray>(batch, name(22))?, column::<ListArray>(batch, name(23))?)),
@@ -74,6 +85,7 @@ pub fn batch_to_changes(batch: &RecordBatch) -> Result<Vec<ChangeRow>, SinkError
     for i in 0..batch.num_rows() {
         let get = |a: &StringArray| a.is_valid(i).then(|| a.value(i).to_string());
         let record = Transaction {
+            origin: None,
             timestamp: timestamps.is_valid(i).then(|| timestamps.value(i)),
             transaction_id: get(ids),
             amount: decimal_at(amounts, i, name(2))?,
@@ -105,6 +117,21 @@ pub fn batch_to_changes(batch: &RecordBatch) -> Result<Vec<ChangeRow>, SinkError
         };
         if let Some(fraud) = &fraud {
             row.fraud = fraud.at(i)?;
+        }
+        if let Some((topics, partitions, offsets, schema_ids)) = origins
+            && topics.is_valid(i)
+        {
+            let number = |valid: bool, column: usize| required(name(column), i, valid.then_some(()));
+            number(partitions.is_valid(i), 25)?;
+            number(offsets.is_valid(i), 26)?;
+            number(schema_ids.is_valid(i), 27)?;
+            row.record.origin = Some(Origin {
+                topic: Arc::from(topics.value(i)),
+                partition: partitions.value(i),
+                offset: offsets.value(i),
+                schema_id: u32::try_from(schema_ids.value(i))
+                    .map_err(|_| decode_error(name(27), format!("negative at row {i}")))?,
+            });
         }
         if let Some((tags, fields)) = governance {
             row.governance = governance_at(tags, fields, i)?;

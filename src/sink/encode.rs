@@ -13,6 +13,7 @@ use rust_decimal::Decimal;
 
 use super::columns::{CHECKS, COLUMN_NAMES, ChangeType, OUTPUT_COLUMNS};
 use super::error::SinkError;
+use super::lineage::Trail;
 use crate::dataflow::quality::QualityRow;
 use crate::fraud::score::risk_label;
 
@@ -78,6 +79,11 @@ where
     let mut versions = Int32Builder::with_capacity(rows_count);
     let mut tags = string_list(schema, 22, rows_count)?;
     let mut pii_fields = string_list(schema, 23, rows_count)?;
+    let mut topics = StringBuilder::with_capacity(rows_count, rows_count * 16);
+    let mut partitions = Int32Builder::with_capacity(rows_count);
+    let mut offsets = Int64Builder::with_capacity(rows_count);
+    let mut schema_ids = Int32Builder::with_capacity(rows_count);
+    let mut trails = StringBuilder::with_capacity(rows_count, rows_count * 400);
     for (row, copies) in rows {
         let record = &row.record;
         let amount =
@@ -86,7 +92,21 @@ where
             .avg_transaction_amount
             .map(|a| to_i128(a, avg_type.0, avg_type.1, COLUMN_NAMES[14]))
             .transpose()?;
+        let trail = Trail::of(row).to_json();
+        let origin = record.origin.as_ref();
+        let schema_id = origin.map(|o| i32::try_from(o.schema_id)).transpose().map_err(|_| {
+            SinkError::ValueOutOfRange {
+                column: "schema_id",
+                value: format!("{origin:?}"),
+                reason: "over 2^31 - 1".into(),
+            }
+        })?;
         for _ in 0..copies {
+            topics.append_option(origin.map(|o| &*o.topic));
+            partitions.append_option(origin.map(|o| o.partition));
+            offsets.append_option(origin.map(|o| o.offset));
+            schema_ids.append_option(schema_id);
+            trails.append_value(&trail);
             ids.append_option(record.transaction_id.as_deref());
             users.append_option(record.user_id.as_deref());
             amounts.append_option(amount);
@@ -139,6 +159,11 @@ where
     columns.push(Arc::new(versions.finish()));
     columns.push(Arc::new(tags.finish()));
     columns.push(Arc::new(pii_fields.finish()));
+    columns.push(Arc::new(topics.finish()));
+    columns.push(Arc::new(partitions.finish()));
+    columns.push(Arc::new(offsets.finish()));
+    columns.push(Arc::new(schema_ids.finish()));
+    columns.push(Arc::new(trails.finish()));
     debug_assert_eq!(columns.len(), OUTPUT_COLUMNS);
     Ok(columns)
 }

@@ -33,6 +33,7 @@ pub mod error;
 pub mod extra_tables;
 pub mod kafka_out;
 pub mod late_table;
+pub mod lineage;
 pub mod maintain;
 pub mod position;
 pub mod table;

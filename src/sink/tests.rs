@@ -24,6 +24,7 @@ fn dec(s: &str) -> Decimal {
 fn row(id: Option<&str>, amount: Option<&str>, metadata: Option<&[(&str, &str)]>) -> QualityRow {
     QualityRow {
         record: Transaction {
+            origin: None,
             timestamp: Some(1_700_000_000_123),
             transaction_id: id.map(String::from),
             amount: amount.map(dec),

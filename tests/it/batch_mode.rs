@@ -17,7 +17,7 @@ const NOW: &str = "1767225600000";
 
 /// The batch output's columns (QUALITY_SEMANTICS.md, then the fraud verdict) and their
 /// pyarrow types.
-const OUTPUT: [(&str, &str); 24] = [
+const OUTPUT: [(&str, &str); 29] = [
     ("transactionId", "string"),
     ("userId", "string"),
     ("amount", "decimal128(18, 2)"),
@@ -42,6 +42,11 @@ const OUTPUT: [(&str, &str); 24] = [
     ("model_version", "int32"),
     ("classification", "list<element: string not null>"),
     ("pii_fields", "list<element: string not null>"),
+    ("source_topic", "string"),
+    ("source_partition", "int32"),
+    ("source_offset", "int64"),
+    ("schema_id", "int32"),
+    ("lineage", "string"),
 ];
 
 /// Runs `trustflow batch` with `args` after the input and output, returning its summary JSON.
@@ -164,6 +169,7 @@ fn edge_rows() -> Vec<Transaction> {
     let row =
         |id: Option<&str>, user: &str, amount: Option<&str>, currency: Option<&str>, ts: Option<i64>| {
             Transaction {
+                origin: None,
                 transaction_id: id.map(str::to_owned),
                 user_id: Some(user.to_owned()),
                 amount: amount.map(|a| a.parse().unwrap()),

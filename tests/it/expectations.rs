@@ -48,6 +48,7 @@ fn issue_3_expectation_routing_matches_direct_filtering() {
     let mut updates = Vec::new();
     for i in 0..400 {
         let record = Transaction {
+            origin: None,
             timestamp: Some(NOW_MS - rng.random_range(0..2 * 86_400_000)),
             transaction_id: Some(format!("t{i}")),
             amount: Some(Decimal::new(rng.random_range(-100..1_000), 2)),

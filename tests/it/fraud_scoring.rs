@@ -36,6 +36,7 @@ fn random_updates(seed: u64, count: usize, epochs: u64) -> Vec<Update> {
         } else {
             let step: i64 = if rng.random_bool(0.5) { 3 } else { 8_640 };
             Transaction {
+                origin: None,
                 timestamp: (!rng.random_bool(0.04)).then(|| NOW_MS - rng.random_range(0..step) * 20_000),
                 transaction_id: Some(format!("t{}", rng.random_range(0..count as u64 * 2))),
                 amount: match rng.random_range(0..12) {
@@ -300,6 +301,7 @@ fn issue_5_streaming_scores_equal_scores_of_reference_features() {
 fn issue_5_a_late_event_changes_the_scores_of_later_rows() {
     let scorer = small_model();
     let row = |id: &str, ts: i64, cents: i64| Transaction {
+        origin: None,
         timestamp: Some(ts),
         transaction_id: Some(id.to_owned()),
         amount: Some(Decimal::new(cents, 2)),

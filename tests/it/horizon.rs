@@ -41,6 +41,7 @@ fn drifting_rows(seed: u64, count: usize) -> Vec<Update> {
             };
             let id = format!("t{}", rng.random_range(0..60));
             let row = Transaction {
+                origin: None,
                 timestamp,
                 transaction_id: (!rng.random_bool(0.05)).then_some(id),
                 amount: (!rng.random_bool(0.05)).then(|| Decimal::new(rng.random_range(-100..20_000), 2)),

@@ -19,6 +19,7 @@ pub fn verdict(id: Option<&str>, amount: &str, avg: &str) -> QualityRow {
     let amount: Decimal = amount.parse().unwrap();
     QualityRow {
         record: Transaction {
+            origin: None,
             timestamp: Some(1_767_225_600_000),
             transaction_id: id.map(str::to_owned),
             amount: Some(amount),
@@ -49,6 +50,10 @@ pub fn verdict(id: Option<&str>, amount: &str, avg: &str) -> QualityRow {
 pub struct Consumed {
     /// Partition.
     pub partition: i32,
+    /// Offset in the partition.
+    pub offset: i64,
+    /// The value's bytes.
+    pub payload: Vec<u8>,
     /// Key as text (`None`: no key).
     pub key: Option<String>,
     /// The value as JSON (`Value::Null` if it is not JSON).
@@ -113,6 +118,8 @@ pub fn for_each_record(brokers: &str, topic: &str, committed: bool, mut visit: i
                     .unwrap_or_default();
                 visit(Consumed {
                     partition: m.partition(),
+                    offset: m.offset(),
+                    payload: m.payload().unwrap_or_default().to_vec(),
                     key: m.key().map(text),
                     value: m.payload().and_then(|p| serde_json::from_slice(p).ok()).unwrap_or(Value::Null),
                     headers,

@@ -32,6 +32,7 @@ fn random_updates(seed: u64, count: usize, epochs: u64) -> Vec<Update> {
             _ => Some(Decimal::new(rng.random_range(1..50_000), 2)),
         };
         let row = Transaction {
+            origin: None,
             timestamp: (!rng.random_bool(0.05)).then(|| NOW_MS - rng.random_range(0..30) * 4_000_000),
             transaction_id: pick(
                 &mut rng,

@@ -186,7 +186,7 @@ pub fn unique(prefix: &str) -> String {
 
 /// The output columns, named and ordered as QUALITY_SEMANTICS.md says, then the fraud verdict,
 /// governance's columns, then the change columns.
-pub const COLUMNS: [&str; 26] = [
+pub const COLUMNS: [&str; 31] = [
     "transactionId",
     "userId",
     "amount",
@@ -211,6 +211,11 @@ pub const COLUMNS: [&str; 26] = [
     "model_version",
     "classification",
     "pii_fields",
+    "source_topic",
+    "source_partition",
+    "source_offset",
+    "schema_id",
+    "lineage",
     "_change_type",
     "_epoch",
 ];
@@ -224,6 +229,7 @@ pub fn read_jsonl(path: &Path) -> Vec<Transaction> {
             let v: Value = serde_json::from_str(line).unwrap();
             let text = |k: &str| v[k].as_str().map(str::to_owned);
             Transaction {
+                origin: None,
                 timestamp: v["timestamp"].as_i64(),
                 transaction_id: text("transactionId"),
                 amount: v["amount"].as_str().map(|a| a.parse().unwrap()),
@@ -246,7 +252,12 @@ fn flag(ok: bool, yes: &str, no: &str) -> String {
 }
 
 /// The number of data columns (without `_change_type` and `_epoch`).
-pub const DATA_COLUMNS: usize = 24;
+pub const DATA_COLUMNS: usize = 29;
+
+/// The lineage columns: where a run read each row, which a reference computed from the
+/// events cannot know; [`canonical`] leaves them out.
+pub const LINEAGE_COLUMNS: [&str; 5] =
+    ["source_topic", "source_partition", "source_offset", "schema_id", "lineage"];
 
 /// A reference row in the JSON shape read_delta.py prints, as a run with the default PII
 /// policy (everything masked) writes it.
@@ -284,9 +295,14 @@ pub fn expected_row(q: &QualityRow) -> Value {
     })
 }
 
-/// A row as a comparable string: decimals normalized, keys sorted.
+/// A row as a comparable string: decimals normalized, keys sorted, the lineage columns left out.
 pub fn canonical(row: &Value) -> String {
     let mut row = row.clone();
+    if let Some(map) = row.as_object_mut() {
+        for column in LINEAGE_COLUMNS {
+            map.remove(column);
+        }
+    }
     for column in ["amount", "avg_transaction_amount"] {
         if let Some(text) = row[column].as_str() {
             row[column] = json!(text.parse::<Decimal>().unwrap().normalize().to_string());

@@ -23,6 +23,7 @@ fn random_rows(seed: u64, count: usize, epochs: u64) -> Vec<(QualityRow, u64, is
     let mut updates = Vec::new();
     for i in 0..count {
         let record = Transaction {
+            origin: None,
             timestamp: (!rng.random_bool(0.05)).then(|| NOW_MS - rng.random_range(0..4 * WIDTH)),
             transaction_id: Some(format!("t{i}")),
             amount: (!rng.random_bool(0.1)).then(|| Decimal::new(rng.random_range(-1_000..100_000), 2)),

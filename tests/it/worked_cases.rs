@@ -12,6 +12,7 @@ const NOW_MS: i64 = NOW_S * 1000 + 250;
 
 fn row(id: Option<&str>, user: &str, amount: Option<&str>, ts: Option<i64>) -> Transaction {
     Transaction {
+        origin: None,
         timestamp: ts,
         transaction_id: id.map(str::to_owned),
         amount: amount.map(|a| a.parse().unwrap()),

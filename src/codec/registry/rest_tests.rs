@@ -216,6 +216,7 @@ fn decoder_over_the_rest_registry() {
     use crate::record::{Record, Transaction};
     let (server, registry) = setup();
     let tx = Record::Transaction(Transaction {
+        origin: None,
         timestamp: Some(1_700_000_000_000),
         transaction_id: Some("t1".into()),
         amount: Some(rust_decimal::Decimal::new(1234, 2)),

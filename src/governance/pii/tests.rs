@@ -126,6 +126,7 @@ fn a_record_is_scanned_field_by_field_keys_included() {
         ("customer_name".to_owned(), "Jane Doe".to_owned()),
     ]);
     let record = Transaction {
+        origin: None,
         timestamp: Some(NOW),
         transaction_id: Some("tx-1".into()),
         amount: Some("10.00".parse().unwrap()),

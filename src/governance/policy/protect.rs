@@ -87,6 +87,7 @@ mod tests {
             ("john@example.com".to_owned(), "x".to_owned()),
         ]);
         Transaction {
+            origin: None,
             timestamp: Some(1_767_225_600_000),
             transaction_id: Some("tx-1".into()),
             amount: Some("12.50".parse().unwrap()),

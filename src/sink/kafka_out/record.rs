@@ -13,6 +13,7 @@ use crate::sink::columns::{
     AMOUNT_PRECISION, AVG_PRECISION, CHECKS, COLUMN_NAMES, ChangeType, OUTPUT_COLUMNS,
 };
 use crate::sink::encode::to_i128;
+use crate::sink::lineage::Trail;
 
 /// Header naming the change: `insert` or `delete` (as the Delta table's `_change_type`).
 pub const CHANGE_HEADER: &str = "trustflow.change";
@@ -87,6 +88,12 @@ impl Serialize for RowJson<'_> {
         map.serialize_entry(COLUMN_NAMES[22], &label.map(|l| l.tags()))?;
         let fields = label.map(|l| l.protected.iter().map(ToString::to_string).collect::<Vec<_>>());
         map.serialize_entry(COLUMN_NAMES[23], &fields)?;
+        let origin = record.origin.as_ref();
+        map.serialize_entry(COLUMN_NAMES[24], &origin.map(|o| &*o.topic))?;
+        map.serialize_entry(COLUMN_NAMES[25], &origin.map(|o| o.partition))?;
+        map.serialize_entry(COLUMN_NAMES[26], &origin.map(|o| o.offset))?;
+        map.serialize_entry(COLUMN_NAMES[27], &origin.map(|o| o.schema_id))?;
+        map.serialize_entry(COLUMN_NAMES[28], &Trail::of(row))?;
         map.end()
     }
 }

@@ -25,6 +25,7 @@ fn dec(s: &str) -> Decimal {
 fn row(id: Option<&str>, amount: Option<&str>) -> QualityRow {
     QualityRow {
         record: Transaction {
+            origin: None,
             timestamp: Some(1_700_000_000_123),
             transaction_id: id.map(String::from),
             amount: amount.map(dec),
@@ -73,6 +74,8 @@ fn change_record_columns_and_values() {
         "consistency_check": "CONSISTENT", "uniqueness": "DUPLICATE", "checks_passed": 8, "quality_score": 0.8,
         "fraud_score": null, "risk_category": "UNSCORED", "model_version": null,
         "classification": null, "pii_fields": null,
+        "source_topic": null, "source_partition": null, "source_offset": null, "schema_id": null,
+        "lineage": crate::sink::lineage::Trail::of(&verdict).to_json().parse::<Value>().unwrap(),
     });
     assert_eq!(value["row"], expected);
     let governor = crate::governance::Governor::masking().unwrap();

@@ -22,6 +22,7 @@ pub(super) fn verdict(id: &str, amount: &str, unique: bool) -> QualityRow {
     let metadata: BTreeMap<String, String> = [("channel".to_owned(), format!("web-{id}"))].into();
     QualityRow {
         record: Transaction {
+            origin: None,
             timestamp: Some(1_700_000_000_000),
             transaction_id: Some(id.to_owned()),
             amount: Some(amount),
@@ -165,7 +166,7 @@ async fn snapshot_refuses_overlaps_other_schemas_and_missing_changelogs() {
     let (_other_dir, other) = changelog(&epochs()[..1]).await;
     match snapshot(&changelog_path, &other, &local()).await {
         Err(error @ MaintainError::SnapshotSchema { .. }) => {
-            assert!(error.to_string().contains("extra column 24 `_change_type`"), "{error}");
+            assert!(error.to_string().contains("extra column 29 `_change_type`"), "{error}");
         }
         other => panic!("{other:?}"),
     }
