@@ -33,8 +33,8 @@ pub const ERROR_MESSAGE_FACET_URL: &str =
     "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet";
 
 /// Where trustflow's own facet schemas are identified. trustflow has no public home yet, so the
-/// host is in `.invalid` (RFC 2606): an identifier that resolves nowhere, as consumers such as
-/// Marquez never dereference `_schemaURL`. The documents are `schemas/openlineage/*.json`.
+/// host is in `.invalid` (RFC 2606): an identifier that resolves nowhere. The documents are
+/// `schemas/openlineage/*.json`.
 pub const TRUSTFLOW_FACETS: &str = "https://trustflow.invalid/spec/facets";
 /// The `_schemaURL` of `TrustflowEpochRunFacet` 1-0-0 (`schemas/openlineage/TrustflowEpochRunFacet.json`).
 pub const EPOCH_FACET_URL: &str =
