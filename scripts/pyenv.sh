@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # pyenv.sh — create/update the Python virtualenv used by trustflow's test tooling
 # (scripts/read_delta.py) at ${TRUSTFLOW_CACHE:-$HOME/.cache/trustflow}/venv, with
-# pinned deltalake + pyarrow. Skips pip when a stamp file matches the pins.
+# pinned deltalake + pyarrow (or another mode's pins in its own venv, below). Skips pip when a
+# stamp file matches the pins.
 # The venv's python path is the last line on stdout; everything else goes to stderr.
 #
 # Usage:  PY=$(bash scripts/pyenv.sh | tail -1); "$PY" scripts/read_delta.py TABLE
 #         bash scripts/pyenv.sh spark   # the Spark peer's venv: the same pins plus pyspark
+#         bash scripts/pyenv.sh lineage # openlineage-python + jsonschema for scripts/lineage/validate.py
 # Environment: TRUSTFLOW_CACHE, PYTHON (interpreter to build the venv from; default python3).
 set -euo pipefail
 
@@ -20,12 +22,48 @@ PINS=(
 )
 VENV="${TRUSTFLOW_CACHE:-$HOME/.cache/trustflow}/venv"
 IMPORTS="deltalake, pyarrow"
-if [[ "${1:-}" == spark ]]; then
-  # The reference engine (PySpark 4.x needs Java 17+ at run time) beside the same readers.
-  PINS=(pyspark==4.3.0 py4j==0.10.9.9 "${PINS[@]}")
-  VENV="${TRUSTFLOW_CACHE:-$HOME/.cache/trustflow}/spark-venv"
-  IMPORTS="pyspark, $IMPORTS"
-fi
+case "${1:-}" in
+  spark)
+    # The reference engine (PySpark 4.x needs Java 17+ at run time) beside the same readers.
+    PINS=(pyspark==4.3.0 py4j==0.10.9.9 "${PINS[@]}")
+    VENV="${TRUSTFLOW_CACHE:-$HOME/.cache/trustflow}/spark-venv"
+    IMPORTS="pyspark, $IMPORTS"
+    ;;
+  lineage)
+    # The OpenLineage spec as openlineage-python's generated classes, jsonschema for trustflow's
+    # custom facets, and the dependencies of both, pinned.
+    PINS=(
+      openlineage-python==1.54.0
+      attrs==26.1.0
+      python-dateutil==4.0.0
+      PyYAML==6.0.4
+      requests==2.34.2
+      httpx2==2.16.2
+      httpcore2==2.16.2
+      h11==0.16.0
+      anyio==4.16.0
+      truststore==0.10.5
+      packaging==26.4
+      certifi==2026.10.19.post1
+      charset-normalizer==3.5.3
+      idna==3.20
+      urllib3==2.8.0
+      tzdata==2026.6
+      typing-extensions==4.16.0
+      jsonschema==4.26.0
+      jsonschema-specifications==2025.9.1
+      referencing==0.37.0
+      rpds-py==2026.9.1
+    )
+    VENV="${TRUSTFLOW_CACHE:-$HOME/.cache/trustflow}/lineage-venv"
+    IMPORTS="openlineage.client.generated, jsonschema"
+    ;;
+  "") ;;
+  *)
+    echo "pyenv.sh: unknown mode '$1' (none, spark or lineage)" >&2
+    exit 2
+    ;;
+esac
 STAMP="$VENV/.trustflow-pins"
 WANT="$(printf '%s\n' "${PINS[@]}")"
 

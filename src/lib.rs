@@ -22,6 +22,9 @@
 //! * [`cli`] and [`config`]: flags and YAML pipeline specs, validated into plans.
 //! * [`bench`]: `trustflow bench`, the end-to-end harness on a real broker (throughput,
 //!   latency, memory), and the code of the criterion suites in `benches/`.
+//! * [`lineage`]: OpenLineage run events (START, one per committed epoch, COMPLETE or FAIL)
+//!   with the topic as input, the tables as outputs and their column lineage, to a JSON-lines
+//!   file or an HTTP endpoint such as Marquez.
 //! * [`location`]: output locations (a local directory or an Azure Blob URL) and the object
 //!   store settings for URLs, taken from the environment and never printed.
 #![forbid(missing_docs)]
@@ -36,6 +39,7 @@ pub mod demo;
 pub mod fraud;
 pub mod generate;
 pub mod governance;
+pub mod lineage;
 pub mod location;
 pub mod pipeline;
 pub mod record;

@@ -290,6 +290,12 @@ impl StorageOptions {
         self.0.is_empty()
     }
 
+    /// The storage account's name (`AZURE_STORAGE_ACCOUNT_NAME`), if set: it names things and
+    /// grants nothing, so it may be shown (lineage names Azure tables by it).
+    pub fn account_name(&self) -> Option<&str> {
+        self.0.get(AzureConfigKey::AccountName.as_ref()).map(String::as_str)
+    }
+
     /// The keys that are set.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.0.keys().map(String::as_str)

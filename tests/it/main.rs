@@ -16,6 +16,7 @@ mod kafka_output;
 mod kafka_output_support;
 mod kafka_pipeline;
 mod maintenance;
+mod openlineage;
 mod quality_graph;
 mod support;
 mod window_metrics;
