@@ -11,12 +11,15 @@
 //! * [`policy`]: the spec's `governance_policies` and `rbac_policies`; masking, keyed
 //!   tokenization (HMAC-SHA256) and the RBAC decision as plain functions.
 //! * [`bench`]: the scan-and-classify loop the `pii` benchmark measures.
+//! * [`eval`]: precision and recall on a labelled corpus, scored alike for trustflow and
+//!   Presidio (`trustflow pii eval`).
 //!
 //! Everything here is pure: no I/O. The model, scores and formats: `docs/governance.md`.
 
 pub mod bench;
 pub mod classify;
 pub mod compliance;
+pub mod eval;
 pub mod operator;
 pub mod pii;
 pub mod policy;
