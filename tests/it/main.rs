@@ -15,6 +15,7 @@ mod kafka_output;
 mod kafka_output_support;
 mod kafka_pipeline;
 mod maintenance;
+mod pii_eval;
 mod quality_graph;
 mod support;
 mod window_metrics;
