@@ -20,8 +20,9 @@ pub enum PiiCommand {
     /// Each input line is an object {"text": "...", "field": "...", "id": "..."}: the text is
     /// scanned as a value of the field (its name is context, as a metadata key is: `order_id`
     /// lowers a phone-shaped number, `dob` makes a date a date of birth, `customer_name` makes
-    /// the value a name). `field` and `id` may be left out (id: the line number); other keys
-    /// are ignored. Each finding is printed as {"id", "type", "start", "end", "score",
+    /// the value a name). `field` and `id` (a string or a number) may be left out (id: the
+    /// line number); other keys are ignored, except a corpus line's `entities`, which are
+    /// checked. Each finding is printed as {"id", "type", "start", "end", "score",
     /// "field", "matched", "evidence"}, spans in characters (Unicode code points), `end`
     /// exclusive. Types: email, phone, payment_card, iban, us_ssn, ip_address,
     /// date_of_birth, person_name, address (docs/governance.md).

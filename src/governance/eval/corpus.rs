@@ -33,8 +33,9 @@ pub struct Entity {
 /// One text of the corpus.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Item {
-    /// Unique in the corpus; the line number when not given.
-    #[serde(default)]
+    /// Unique in the corpus (a string, or a whole number read as its digits); the line number
+    /// when not given.
+    #[serde(default, deserialize_with = "string_or_number")]
     pub id: String,
     /// The part of the corpus it belongs to (`generated`, `hard_cases`, ...).
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -152,6 +153,20 @@ impl Corpus {
     }
 }
 
+/// An id given as a string or as a whole number.
+fn string_or_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Text(String),
+        Number(u64),
+    }
+    Ok(match Id::deserialize(deserializer)? {
+        Id::Text(text) => text,
+        Id::Number(n) => n.to_string(),
+    })
+}
+
 /// The byte offset `byte` of `text` as a character offset.
 pub fn char_offset(text: &str, byte: usize) -> usize {
     text.get(..byte).map_or_else(|| text.chars().count(), |head| head.chars().count())
@@ -174,6 +189,8 @@ mod tests {
         assert_eq!(first.slice(8, 14), "j@x.de");
         assert_eq!((first.field.as_str(), first.set.as_str()), ("note", ""));
         assert_eq!(corpus.get("b").unwrap().entities, []);
+        let numbered = Item::parse("c", 1, r#"{"id": 17, "text": "x", "other": [1]}"#).unwrap().unwrap();
+        assert_eq!(numbered.id, "17");
         assert_eq!(corpus.sets().get("hard"), Some(&1));
         assert_eq!(corpus.entities().get(&PiiType::Email), Some(&1));
 

@@ -70,6 +70,7 @@ impl Report {
     /// The false positives and negatives of every detector in `set`, one line each.
     pub fn misses(&self, set: &str) -> String {
         let mut out = String::new();
+        let width = self.detectors.iter().map(|d| d.score.detector.len()).max().unwrap_or(0);
         for detector in &self.detectors {
             for miss in detector.score.misses.iter().filter(|m| m.set == set) {
                 let error = match miss.error {
@@ -78,7 +79,7 @@ impl Report {
                 };
                 let _ = writeln!(
                     out,
-                    "{:<10} {:<15} {:<14} {} [{}] {:?}",
+                    "{:<width$} {:<15} {:<14} {} [{}] {:?}",
                     detector.score.detector,
                     error,
                     miss.kind.name(),
