@@ -36,6 +36,9 @@ cargo fmt --check
 step "python venv (deltalake, pyarrow)"
 bash scripts/pyenv.sh >/dev/null
 
+step "python venv of the Presidio peer (presidio-analyzer, spaCy)"
+bash scripts/pyenv.sh presidio >/dev/null
+
 step "kafka"
 trap 'bash scripts/kafka.sh stop || true; bash scripts/azurite.sh stop || true' EXIT
 bash scripts/kafka.sh start

@@ -12,8 +12,8 @@ use tracing_subscriber::EnvFilter;
 
 use trustflow::cli::fraud_args::{ModelsArgs, ModelsCommand};
 use trustflow::cli::{
-    BatchPlan, BenchPlan, Cli, Command, EvaluatePlan, GeneratePlan, MaintainPlan, QueryPlan, RunPlan,
-    TrainPlan,
+    BatchPlan, BenchPlan, Cli, Command, EvaluatePlan, GeneratePlan, MaintainPlan, PiiPlan, QueryPlan,
+    RunPlan, TrainPlan,
 };
 use trustflow::codec::{LocalRegistry, RestRegistry, SchemaResolver};
 use trustflow::fraud::report::Listing;
@@ -113,6 +113,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Evaluate(args) => evaluate(EvaluatePlan::from_args(args)),
         Command::Models(args) => models(args),
         Command::Bench(args) => bench(BenchPlan::from_args(*args)?),
+        Command::Pii(args) => pii(PiiPlan::from_args(args)?),
     }
 }
 
@@ -324,6 +325,46 @@ fn bench(plan: BenchPlan) -> anyhow::Result<()> {
     if !plan.config.keep {
         // Only what this run created: the directory is removed if it is empty now.
         let _ = std::fs::remove_dir(&plan.config.work_dir);
+    }
+    Ok(())
+}
+
+fn pii(plan: PiiPlan) -> anyhow::Result<()> {
+    use trustflow::cli::pii_plan::{run_corpus, run_eval, run_scan};
+    match plan {
+        PiiPlan::Scan(plan) => {
+            let tally = {
+                let mut stdout = std::io::stdout().lock();
+                run_scan(&plan, &mut std::io::stdin().lock(), &mut stdout)
+            };
+            match tally {
+                Ok(tally) => eprintln!("scanned {} texts: {} findings", tally.texts, tally.findings),
+                Err(trustflow::cli::pii_plan::PiiCommandError::Write { source, .. })
+                    if source.kind() == std::io::ErrorKind::BrokenPipe => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        PiiPlan::Corpus(plan) => {
+            let corpus = run_corpus(&plan)?;
+            let sets: Vec<String> = corpus.sets().iter().map(|(s, n)| format!("{s} {n}")).collect();
+            eprintln!(
+                "wrote {} texts ({}) with {} entities to {}",
+                corpus.items.len(),
+                sets.join(", "),
+                corpus.entities().values().sum::<usize>(),
+                plan.output.display()
+            );
+        }
+        PiiPlan::Eval(plan) => {
+            let report = run_eval(&plan)?;
+            let mut out = std::io::stdout().lock();
+            let mut text = report.to_string();
+            for set in &plan.misses {
+                text.push_str(&format!("\nmisses in set `{set}`:\n{}", report.misses(set)));
+            }
+            printed(out.write_all(text.as_bytes()).and_then(|()| out.flush()))?;
+            write_json(plan.json.as_deref(), &report)?;
+        }
     }
     Ok(())
 }

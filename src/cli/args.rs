@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use super::bench_args::BenchArgs;
 use super::cluster::ClusterArgs;
 use super::fraud_args::{EvaluateArgs, ModelsArgs, TrainArgs};
+use super::pii_args::PiiArgs;
 use crate::batch::OutputFormat;
 use crate::fraud::ModelRef;
 
@@ -95,6 +96,15 @@ pub enum Command {
     /// topic as a read_committed consumer sees it. A quick run: `--events 20000 --rates 2000
     /// --latency-secs 3`.
     Bench(Box<BenchArgs>),
+    /// Personal data in texts: scan JSON lines with trustflow's recognizers, write the
+    /// labelled evaluation corpus, or score detectors' precision and recall on it (trustflow
+    /// side by side with another, e.g. Presidio).
+    ///
+    /// `pii scan` reads {"text", "field", "id"} lines and prints one JSON line per finding.
+    /// `pii corpus` writes the seeded labelled corpus (plus hand-written cases, --append).
+    /// `pii eval` scores trustflow and other detectors' findings files on it by one rule.
+    /// The whole workflow with Presidio: docs/governance.md.
+    Pii(PiiArgs),
 }
 
 /// Flags of `trustflow run`.

@@ -189,7 +189,7 @@ impl PiiPlanter {
 }
 
 /// `country` + check digits + `bban`, the check digits computed by ISO 13616.
-fn with_check_digits(country: &str, bban: &str) -> String {
+pub fn with_check_digits(country: &str, bban: &str) -> String {
     let mut rest = 0u32;
     for c in bban.chars().chain(country.chars()).chain("00".chars()) {
         let value = c.to_digit(36).unwrap_or(0);

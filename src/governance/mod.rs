@@ -13,6 +13,8 @@
 //! * [`govern`]: [`Governor`], the policy a run's sinks apply to every row, and the
 //!   [`Label`] (tags and protected fields, no values) written beside it.
 //! * [`bench`]: the scan-and-classify loop the `pii` benchmark measures.
+//! * [`eval`]: precision and recall on a labelled corpus, scored alike for trustflow and
+//!   Presidio (`trustflow pii eval`).
 //!
 //! Everything here is pure: no I/O. The model, scores and formats: `docs/governance.md`.
 
@@ -20,6 +22,7 @@ pub mod bench;
 pub mod classify;
 pub mod compliance;
 pub mod govern;
+pub mod eval;
 pub mod operator;
 pub mod pii;
 pub mod policy;

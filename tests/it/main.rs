@@ -17,6 +17,7 @@ mod kafka_output_support;
 mod kafka_pipeline;
 mod maintenance;
 mod openlineage;
+mod pii_eval;
 mod quality_graph;
 mod support;
 mod window_metrics;

@@ -117,6 +117,13 @@ pub fn python() -> &'static str {
     PYTHON.get_or_init(|| script("pyenv.sh", &[]))
 }
 
+/// The Python interpreter of Presidio's virtualenv (`scripts/pyenv.sh presidio`: pinned
+/// presidio-analyzer and spaCy), set up on first use.
+pub fn presidio_python() -> &'static str {
+    static PYTHON: OnceLock<String> = OnceLock::new();
+    PYTHON.get_or_init(|| script("pyenv.sh", &["presidio"]))
+}
+
 /// What `scripts/read_delta.py` reports about a table (with `--rows`: the consolidated rows).
 pub fn read_delta(table: &Path, rows: bool) -> Value {
     read_table(table.as_os_str(), rows, false, &[])
