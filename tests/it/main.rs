@@ -16,6 +16,7 @@ mod kafka_output_support;
 mod kafka_pipeline;
 mod maintenance;
 mod quality_graph;
+mod retention;
 mod support;
 mod window_metrics;
 mod worked_cases;

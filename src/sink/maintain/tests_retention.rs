@@ -110,7 +110,7 @@ fn the_event_time_column_per_table_kind() {
 async fn issue_7_retention_deletes_exactly_the_expired_rows() {
     let mut no_time = aged("n", 0, 0);
     no_time.record.timestamp = None;
-    let epochs = vec![
+    let epochs = [
         // 1: all expired (40 and 35 days old).
         vec![(aged("a", 40, 0), 1), (aged("b", 35, 0), 1)],
         // 2: all fresh, and a row without event time.
