@@ -181,7 +181,10 @@ pub fn write_retention(out: &mut dyn Write, report: &RetentionReport, json: bool
     }
     match report {
         RetentionReport::Retention(r) => {
-            let rule = format!("retention {} by `{}`, expired before {}", r.retention, r.column, r.cutoff);
+            let rule = format!(
+                "retention {} ({} days) by `{}`, expired before {}",
+                r.retention, r.retention_days, r.column, r.cutoff
+            );
             let judged = format!(
                 "{} file(s), {} judged by their statistics, {} read",
                 r.files, r.files_skipped, r.files_read
