@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """read_delta.py - summarize a trustflow changelog Delta table as ONE JSON object.
 
-Usage: python read_delta.py TABLE_PATH [--rows] [--parquet] [--version N]
+Usage: python read_delta.py TABLE_PATH [--rows] [--changes] [--parquet] [--version N]
   (run with the venv from scripts/pyenv.sh, which has deltalake + pyarrow)
   TABLE_PATH a local path, or an Azure Blob URL (az://CONTAINER/PATH, abfss://...): then the
              storage options are every AZURE_* environment variable, lowercased (the names
@@ -12,6 +12,7 @@ Usage: python read_delta.py TABLE_PATH [--rows] [--parquet] [--version N]
              version is null and txn empty. Without _change_type every row is an insert.
   --version  read the Delta table as it was at version N (time travel); txn is then the
              latest log's
+  --changes  also print every stored row (_change_type and _epoch included)
 
 Output keys:
   version            table version
@@ -27,6 +28,7 @@ Output keys:
   txn                latest SetTransaction version per appId, from _delta_log
   consolidated       (only with --rows) consolidated rows, each repeated by its count;
                      decimals as strings, maps as objects
+  stored             (only with --changes) every stored row as it is, sorted
 """
 import argparse
 import collections
@@ -132,6 +134,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("table_path")
     ap.add_argument("--rows", action="store_true", help="also print the consolidated rows")
+    ap.add_argument("--changes", action="store_true", help="also print every stored row")
     ap.add_argument("--parquet", action="store_true", help="read Parquet files, not a Delta table")
     ap.add_argument("--version", type=int, help="read the Delta table at this version")
     args = ap.parse_args()
@@ -190,6 +193,9 @@ def main():
             rec = {f.name: to_json(first[key][f.name], f.type) for f in data_cols}
             rows.extend([rec] * max(n, 0))
         out["consolidated"] = sorted(rows, key=lambda r: json.dumps(r, sort_keys=True))
+    if args.changes:
+        stored = [{f.name: to_json(row[f.name], f.type) for f in schema} for row in table.to_pylist()]
+        out["stored"] = sorted(stored, key=lambda r: json.dumps(r, sort_keys=True))
     print(json.dumps(out))
 
 

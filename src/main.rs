@@ -10,10 +10,14 @@ use anyhow::Context;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+use trustflow::cli::access::{AccessError, QueryError};
+use trustflow::cli::audit::{AuditError, verify_audit_log};
+use trustflow::cli::export::ExportError;
 use trustflow::cli::fraud_args::{ModelsArgs, ModelsCommand};
+use trustflow::cli::governance_args::{AuditArgs, AuditCommand};
 use trustflow::cli::{
-    BatchPlan, BenchPlan, Cli, Command, EvaluatePlan, GeneratePlan, MaintainPlan, PiiPlan, QueryPlan,
-    RunPlan, TrainPlan,
+    BatchPlan, BenchPlan, Cli, Command, EvaluatePlan, ExportPlan, GeneratePlan, MaintainPlan, PiiPlan,
+    QueryPlan, RetentionPlan, RunPlan, TrainPlan,
 };
 use trustflow::codec::{LocalRegistry, RestRegistry, SchemaResolver};
 use trustflow::fraud::report::Listing;
@@ -38,8 +42,12 @@ const DEFAULT_LOG: &str = "warn,trustflow=info,buoyant_kernel::snapshot::builder
 const EXIT_USAGE: u8 = 2;
 /// Exit code for failures that may pass on retry (broker or store unavailable).
 const EXIT_RETRYABLE: u8 = 75;
-/// Exit code for a read the access policies deny (`query --role`; sysexits' EX_NOPERM).
+/// Exit code for a read or export the access policies deny (`query --role`, `export --role`;
+/// sysexits' EX_NOPERM).
 const EXIT_DENIED: u8 = 77;
+/// Exit code for an audit log whose hash chain is broken (`audit verify`; sysexits'
+/// EX_DATAERR).
+const EXIT_BROKEN_AUDIT: u8 = 65;
 /// Exit code for other failures.
 const EXIT_FAILURE: u8 = 1;
 
@@ -87,8 +95,16 @@ fn exit_code(error: &anyhow::Error) -> u8 {
     if error.downcast_ref::<trustflow::cli::PlanError>().is_some() {
         return EXIT_USAGE;
     }
-    if error.downcast_ref::<trustflow::cli::access::AccessDenied>().is_some() {
+    let denied = error.chain().any(|cause| {
+        cause.downcast_ref::<AccessError>().is_some_and(AccessError::is_denied)
+            || cause.downcast_ref::<QueryError>().is_some_and(QueryError::is_denied)
+            || cause.downcast_ref::<ExportError>().is_some_and(ExportError::is_denied)
+    });
+    if denied {
         return EXIT_DENIED;
+    }
+    if matches!(error.downcast_ref::<AuditError>(), Some(AuditError::Broken { .. })) {
+        return EXIT_BROKEN_AUDIT;
     }
     let retryable = error.chain().any(|cause| {
         cause.downcast_ref::<PipelineError>().is_some_and(PipelineError::is_retryable)
@@ -96,6 +112,8 @@ fn exit_code(error: &anyhow::Error) -> u8 {
             || cause.downcast_ref::<trustflow::batch::BatchError>().is_some_and(|e| e.is_retryable())
             || cause.downcast_ref::<trustflow::demo::DemoError>().is_some_and(|e| e.is_retryable())
             || cause.downcast_ref::<MaintainError>().is_some_and(MaintainError::is_retryable)
+            || cause.downcast_ref::<QueryError>().is_some_and(QueryError::is_retryable)
+            || cause.downcast_ref::<ExportError>().is_some_and(ExportError::is_retryable)
             || cause.downcast_ref::<FraudError>().is_some_and(FraudError::is_retryable)
             || cause.downcast_ref::<trustflow::bench::BenchError>().is_some_and(|e| e.is_retryable())
     });
@@ -109,6 +127,11 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Batch(args) => batch(BatchPlan::from_args(args)?),
         Command::Query(args) => query(QueryPlan::from_args(args)?),
         Command::Maintain(args) => maintain(MaintainPlan::from_args(args)?),
+        Command::Retention(args) => {
+            retention(RetentionPlan::from_args(args, chrono::Utc::now().timestamp_millis())?)
+        }
+        Command::Export(args) => export(ExportPlan::from_args(args)?),
+        Command::Audit(args) => audit(args),
         Command::Train(args) => train(TrainPlan::from_args(args)?),
         Command::Evaluate(args) => evaluate(EvaluatePlan::from_args(args)),
         Command::Models(args) => models(args),
@@ -158,6 +181,51 @@ fn maintain(plan: MaintainPlan) -> anyhow::Result<()> {
     }));
     printed(written)?;
     Ok(result?)
+}
+
+fn retention(plan: RetentionPlan) -> anyhow::Result<()> {
+    if let Some(note) = trustflow::cli::retention::now_note(&plan) {
+        eprintln!("{note}");
+    }
+    let mut out = std::io::stdout().lock();
+    let mut written = Ok(());
+    let result = table_runtime()?.block_on(trustflow::cli::retention::run_retention(&plan, |report| {
+        if written.is_ok() {
+            written = trustflow::cli::retention::write_retention(&mut out, report, plan.json)
+                .and_then(|()| out.flush());
+        }
+    }));
+    printed(written)?;
+    Ok(result?)
+}
+
+fn export(plan: ExportPlan) -> anyhow::Result<()> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let report = table_runtime()?.block_on(trustflow::cli::export::run_export(&plan, now))?;
+    let mut out = std::io::stdout().lock();
+    printed(trustflow::cli::export::write_export(&mut out, &report, plan.json).and_then(|()| out.flush()))
+}
+
+fn audit(args: AuditArgs) -> anyhow::Result<()> {
+    match args.command {
+        AuditCommand::Verify { log, json } => {
+            let chain = verify_audit_log(&log)?;
+            if json {
+                let summary = serde_json::json!({
+                    "log": log.display().to_string(), "entries": chain.entries, "head": chain.head,
+                });
+                println!("{summary}");
+            } else {
+                println!(
+                    "ok: {} entries of {} verified, hash chain intact; last hash {}",
+                    chain.entries,
+                    log.display(),
+                    chain.head
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Writes `value` as pretty JSON to `path`, if given.

@@ -1,34 +1,29 @@
-//! Access control and audit on the `query` read path (issue 7, item 6).
+//! Access control and audit on the read paths, `query` and `export` (issue 7, item 6).
 //!
-//! With `--role`, `trustflow query` decides the read with [`crate::governance::policy::decide`]
-//! before touching the table: denied, nothing is read or printed ([`AccessDenied`]); allowed
-//! for a role with `no_pii_access`, every PII finding in the printed rows is masked
-//! ([`mask_rows`]); allowed, the rows are printed as they are. Each decision may leave one
-//! JSON line in an append-only, hash-chained audit log ([`AuditRecord`], [`verify_audit_log`]).
+//! With `--role`, `trustflow query` and `trustflow export` decide the access with
+//! [`crate::governance::policy::decide`] (action `read` or `export`) before touching the
+//! table ([`AccessPlan::begin`]): denied, nothing is read, printed or written
+//! ([`AccessDenied`]); allowed for a role with `no_pii_access`, every PII finding in the rows
+//! handed out is masked ([`Access::mask`], [`mask_rows`]); allowed, the rows go out as they
+//! are. Each decision may leave one JSON line in the append-only, hash-chained audit log
+//! ([`Access::conclude`], [`super::audit`]).
 
-use std::collections::BTreeSet;
-use std::fs::OpenOptions;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-use deltalake::arrow::array::{Array, ArrayRef, LargeStringArray, MapArray, StringArray, StructArray};
-use deltalake::arrow::datatypes::DataType;
-use deltalake::arrow::error::ArrowError;
-use deltalake::arrow::record_batch::RecordBatch;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use chrono::{DateTime, SecondsFormat};
+use deltalake::arrow::error::ArrowError;
+use deltalake::arrow::record_batch::RecordBatch;
 
+use super::audit::{AuditError, AuditRecord, append_audit};
+use super::governance_args::AccessArgs;
+use super::masking::{Masked, mask_rows};
 use super::plan::PlanError;
 use super::tables::{QueryPlan, QueryReport, run_query};
 use crate::config::PipelineSpec;
-use crate::governance::pii::Recognizers;
-use crate::governance::policy::mask::{mask, rewrite};
+use crate::governance::pii::{PiiError, Recognizers};
 use crate::governance::policy::{AccessAction, AccessRequest, Decision, Outcome, RbacPolicies, decide};
 use crate::location::Location;
-use crate::sink::maintain::AsOf;
+use crate::sink::maintain::{AsOf, MaintainError};
 
 /// The audit log's file name when `--audit-log` is not given: next to the table, in its
 /// parent directory (the pipeline's output root for trustflow's tables).
@@ -52,7 +47,19 @@ pub struct AccessPlan {
 }
 
 impl AccessPlan {
-    /// Validates the access flags of `query`; `None` without `--role`.
+    /// [`AccessPlan::from_args`] of the flags as clap parsed them.
+    pub fn from_access_args(table: &Location, args: &AccessArgs) -> Result<Option<AccessPlan>, PlanError> {
+        AccessPlan::from_args(
+            table,
+            args.role.as_deref(),
+            args.config.as_deref(),
+            args.user.as_deref(),
+            args.approval.as_deref(),
+            args.audit_log.as_deref(),
+        )
+    }
+
+    /// Validates the access flags of `query` or `export`; `None` without `--role`.
     pub fn from_args(
         table: &Location,
         role: Option<&str>,
@@ -105,14 +112,15 @@ impl AccessPlan {
         }))
     }
 
-    /// The decision on reading `resource` (a table name) at `at_ms`: deny, allow, or allow
-    /// masked when the role has no PII access (the table is taken to possibly hold PII).
-    pub fn decide(&self, resource: &str, at_ms: i64) -> Decision {
+    /// The decision on `action` (read or export) of `resource` (a table name) at `at_ms`:
+    /// deny, allow, or allow masked when the role has no PII access (the table is taken to
+    /// possibly hold PII).
+    pub fn decide(&self, action: AccessAction, resource: &str, at_ms: i64) -> Decision {
         decide(
             &self.policies,
             &AccessRequest {
                 role: &self.role,
-                action: AccessAction::Read,
+                action,
                 resource,
                 pii_column: true,
                 at_ms,
@@ -121,137 +129,151 @@ impl AccessPlan {
         )
     }
 
-    /// Whether an access with `outcome` that masked `masked_values` values is audited:
-    /// denials always; allowed reads when the role has `audit_all_access`, the governance
-    /// policies require an audit trail, or PII was masked (it touched personal data).
-    pub fn audited(&self, outcome: Outcome, masked_values: usize) -> bool {
+    /// Whether an access with `decision` that masked `masked_values` values is audited:
+    /// denials and exports always (the decision's [`Decision::audit`] says so for both);
+    /// allowed reads when the role has `audit_all_access`, the governance policies require an
+    /// audit trail, or PII was masked (it touched personal data).
+    pub fn audited(&self, action: AccessAction, outcome: Outcome, masked_values: usize) -> bool {
         let all = self.policies.roles.get(&self.role).is_some_and(|r| r.restrictions.audit_all_access);
-        outcome == Outcome::Deny || all || self.audit_trail_required || masked_values > 0
+        outcome == Outcome::Deny
+            || action == AccessAction::Export
+            || all
+            || self.audit_trail_required
+            || masked_values > 0
+    }
+
+    /// Starts `action` on `table` at `at_ms`, `filter` saying what is asked (for the audit):
+    /// decides it, and when denied appends the audit record and fails with
+    /// [`AccessError::Denied`] before anything is read.
+    pub fn begin(
+        &self,
+        action: AccessAction,
+        table: &Location,
+        filter: serde_json::Value,
+        at_ms: i64,
+    ) -> Result<Access<'_>, AccessError> {
+        let resource = table.name().unwrap_or_default();
+        let decision = self.decide(action, &resource, at_ms);
+        let access =
+            Access { plan: self, action, resource, table: table.table_uri(), filter, at_ms, decision };
+        if access.decision.outcome == Outcome::Deny {
+            append_audit(&self.audit_log, access.record(None, 0, &Masked::default()))?;
+            return Err(AccessError::Denied(AccessDenied {
+                role: self.role.clone(),
+                action: action.name(),
+                table: access.resource,
+                reason: access.decision.reason,
+            }));
+        }
+        Ok(access)
     }
 }
 
-/// A read refused by the policies.
+/// An access refused by the policies.
 #[derive(Debug, thiserror::Error)]
-#[error("access denied for role `{role}` on table `{table}`: {reason}")]
+#[error("access denied for role `{role}` to {action} table `{table}`: {reason}")]
 pub struct AccessDenied {
     /// The role.
     pub role: String,
+    /// The action refused (`read`, `export`).
+    pub action: &'static str,
     /// The table name.
     pub table: String,
     /// The decision's reason.
     pub reason: String,
 }
 
-/// What masking did to the printed rows.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Masked {
-    /// Columns where at least one value was masked.
-    pub columns: BTreeSet<String>,
-    /// Values (or map keys) masked.
-    pub values: usize,
+/// What can go wrong under access control (besides reading the table).
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    /// The policies refused the access (exit code 77).
+    #[error(transparent)]
+    Denied(AccessDenied),
+    /// The audit record could not be written (the access is then refused: nothing unaudited
+    /// goes out).
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    /// The PII recognizers could not be built.
+    #[error(transparent)]
+    Recognizers(#[from] PiiError),
+    /// Masking could not rebuild the rows.
+    #[error("masking PII: {0}")]
+    Mask(#[from] ArrowError),
 }
 
-/// `batches` with every PII finding in their string columns (and in the keys and values of
-/// string maps such as `metadata`) masked by [`mask`]; other columns unchanged.
-pub fn mask_rows(
-    batches: &[RecordBatch],
-    recognizers: &Recognizers,
-) -> Result<(Vec<RecordBatch>, Masked), ArrowError> {
-    let mut masked = Masked::default();
-    let mut out = Vec::with_capacity(batches.len());
-    for batch in batches {
-        let schema = batch.schema();
-        let mut columns = Vec::with_capacity(batch.num_columns());
-        for (field, column) in schema.fields().iter().zip(batch.columns()) {
-            let (column, count) = mask_column(field.name(), column, recognizers)?;
-            if count > 0 {
-                masked.columns.insert(field.name().clone());
-                masked.values += count;
-            }
-            columns.push(column);
-        }
-        out.push(RecordBatch::try_new(schema, columns)?);
+impl AccessError {
+    /// Whether the policies refused the access.
+    pub fn is_denied(&self) -> bool {
+        matches!(self, AccessError::Denied(_))
     }
-    Ok((out, masked))
 }
 
-/// One column masked, and how many of its values changed.
-fn mask_column(
-    name: &str,
-    column: &ArrayRef,
-    recognizers: &Recognizers,
-) -> Result<(ArrayRef, usize), ArrowError> {
-    let mut count = 0;
-    let mut text = |value: &str, field: &str, key: Option<&str>| -> String {
-        let findings = recognizers.scan_value(value, field, key, None);
-        if findings.is_empty() {
-            return value.to_owned();
-        }
-        count += 1;
-        let refs: Vec<_> = findings.iter().collect();
-        rewrite(value, &refs, |finding, found| mask(finding.kind, found))
-    };
-    let column: ArrayRef = match column.data_type() {
-        DataType::Utf8 => {
-            let strings = column.as_any().downcast_ref::<StringArray>().expect("Utf8 is a StringArray");
-            Arc::new(strings.iter().map(|v| v.map(|v| text(v, name, None))).collect::<StringArray>())
-        }
-        DataType::LargeUtf8 => {
-            let strings = column.as_any().downcast_ref::<LargeStringArray>().expect("LargeUtf8");
-            Arc::new(strings.iter().map(|v| v.map(|v| text(v, name, None))).collect::<LargeStringArray>())
-        }
-        DataType::Map(entries_field, ordered) => {
-            let map = column.as_any().downcast_ref::<MapArray>().expect("Map is a MapArray");
-            let entries = map.entries();
-            let keys = entries.column(0).as_any().downcast_ref::<StringArray>();
-            let values = entries.column(1).as_any().downcast_ref::<StringArray>();
-            let (Some(keys), Some(values)) = (keys, values) else {
-                return Ok((column.clone(), 0));
-            };
-            let field = |key: &str| format!("{name}.{key}");
-            // A sliced map shares its entries with the whole: only those of its rows count.
-            let offsets = map.offsets();
-            let shown = offsets.first().map_or(0, |o| *o as usize)..offsets.last().map_or(0, |o| *o as usize);
-            let new_values: StringArray = keys
-                .iter()
-                .zip(values.iter())
-                .enumerate()
-                .map(|(i, (k, v))| match v {
-                    Some(v) if shown.contains(&i) => Some(text(v, &field(k.unwrap_or_default()), k)),
-                    v => v.map(str::to_owned),
-                })
-                .collect();
-            let new_keys: StringArray = keys
-                .iter()
-                .enumerate()
-                .map(|(i, k)| match k {
-                    Some(k) if shown.contains(&i) => Some(text(k, &field(k), None)),
-                    k => k.map(str::to_owned),
-                })
-                .collect();
-            let struct_fields = match entries_field.data_type() {
-                DataType::Struct(fields) => fields.clone(),
-                _ => return Ok((column.clone(), 0)),
-            };
-            let new_entries = StructArray::try_new(
-                struct_fields,
-                vec![Arc::new(new_keys), Arc::new(new_values)],
-                entries.nulls().cloned(),
-            )?;
-            Arc::new(MapArray::try_new(
-                entries_field.clone(),
-                map.offsets().clone(),
-                new_entries,
-                map.nulls().cloned(),
-                *ordered,
-            )?)
-        }
-        _ => column.clone(),
-    };
-    Ok((column, count))
+/// An access the policies allowed, not yet concluded: its rows still to mask (if the
+/// decision says so) and its audit record still to write.
+#[derive(Debug)]
+pub struct Access<'a> {
+    plan: &'a AccessPlan,
+    action: AccessAction,
+    resource: String,
+    table: String,
+    filter: serde_json::Value,
+    at_ms: i64,
+    /// The decision.
+    pub decision: Decision,
 }
 
-/// What `query` reports about the access: the decision and what masking did.
+impl Access<'_> {
+    /// `rows` as they may go out: every PII finding masked for an `allow_masked` decision
+    /// ([`mask_rows`]), unchanged otherwise.
+    pub fn mask(&self, rows: Vec<RecordBatch>) -> Result<(Vec<RecordBatch>, Masked), AccessError> {
+        if self.decision.outcome != Outcome::AllowMasked || rows.iter().all(|b| b.num_rows() == 0) {
+            return Ok((rows, Masked::default()));
+        }
+        let recognizers = Recognizers::new()?;
+        Ok(mask_rows(&rows, &recognizers)?)
+    }
+
+    /// Ends the access: `records` rows of `version` went out, `masked` as [`Access::mask`]
+    /// said; appends the audit record when [`AccessPlan::audited`] says so.
+    pub fn conclude(self, version: i64, records: usize, masked: Masked) -> Result<AccessNote, AccessError> {
+        let audited = self.plan.audited(self.action, self.decision.outcome, masked.values);
+        if audited {
+            append_audit(&self.plan.audit_log, self.record(Some(version), records, &masked))?;
+        }
+        Ok(AccessNote {
+            role: self.plan.role.clone(),
+            decision: self.decision,
+            masked,
+            audit_log: audited.then(|| self.plan.audit_log.clone()),
+        })
+    }
+
+    /// The audit record of this access.
+    fn record(&self, version: Option<i64>, records: usize, masked: &Masked) -> AuditRecord {
+        AuditRecord {
+            timestamp: DateTime::from_timestamp_millis(self.at_ms)
+                .unwrap_or_default()
+                .to_rfc3339_opts(SecondsFormat::Millis, true),
+            user: self.plan.user.clone(),
+            role: self.plan.role.clone(),
+            action: self.action.name().to_owned(),
+            resource: self.resource.clone(),
+            table: self.table.clone(),
+            version,
+            filter: self.filter.clone(),
+            decision: self.decision.outcome,
+            reason: self.decision.reason.clone(),
+            records_accessed: records,
+            columns_masked: masked.columns.iter().cloned().collect(),
+            values_masked: masked.values,
+            approval_id: self.plan.approval_id.clone(),
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+}
+
+/// What a read path reports about the access: the decision and what masking did.
 #[derive(Clone, Debug)]
 pub struct AccessNote {
     /// The role.
@@ -264,200 +286,59 @@ pub struct AccessNote {
     pub audit_log: Option<PathBuf>,
 }
 
+/// `query` failing under access control.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// Refused, or the audit or masking failed.
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    /// Reading the table failed.
+    #[error(transparent)]
+    Read(#[from] MaintainError),
+}
+
+impl QueryError {
+    /// Whether the policies refused the read.
+    pub fn is_denied(&self) -> bool {
+        matches!(self, QueryError::Access(e) if e.is_denied())
+    }
+
+    /// Whether trying again later may succeed (the store was unreachable).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, QueryError::Read(e) if e.is_retryable())
+    }
+}
+
 /// `query` under access control: decides the read of the plan's table for `access.role` at
-/// `at_ms`; denied, appends the audit record and fails with [`AccessDenied`] without reading;
-/// allowed, reads as [`run_query`], masks the rows for an `allow_masked` decision, and
-/// appends the audit record when [`AccessPlan::audited`] says so.
-pub async fn run_query_as(plan: &QueryPlan, access: &AccessPlan, at_ms: i64) -> anyhow::Result<QueryReport> {
-    let resource = plan.table.name().unwrap_or_default();
-    let decision = access.decide(&resource, at_ms);
-    let record = |version: Option<i64>, shown: usize, masked: &Masked| AuditRecord {
-        timestamp: DateTime::from_timestamp_millis(at_ms)
-            .unwrap_or_default()
-            .to_rfc3339_opts(SecondsFormat::Millis, true),
-        user: access.user.clone(),
-        role: access.role.clone(),
-        action: AccessAction::Read.name().to_owned(),
-        resource: resource.clone(),
-        table: plan.table.table_uri(),
-        version,
-        filter: filter(plan),
-        decision: decision.outcome,
-        reason: decision.reason.clone(),
-        records_accessed: shown,
-        columns_masked: masked.columns.iter().cloned().collect(),
-        values_masked: masked.values,
-        approval_id: access.approval_id.clone(),
-        prev_hash: String::new(),
-        hash: String::new(),
-    };
-    if decision.outcome == Outcome::Deny {
-        append_audit(&access.audit_log, record(None, 0, &Masked::default()))?;
-        return Err(
-            AccessDenied { role: access.role.clone(), table: resource, reason: decision.reason }.into()
-        );
-    }
+/// `at_ms`; denied, appends the audit record and fails without reading; allowed, reads as
+/// [`run_query`], masks the printed rows for an `allow_masked` decision, and appends the
+/// audit record when [`AccessPlan::audited`] says so.
+pub async fn run_query_as(
+    plan: &QueryPlan,
+    access: &AccessPlan,
+    at_ms: i64,
+) -> Result<QueryReport, QueryError> {
+    let guard = access.begin(AccessAction::Read, &plan.table, filter(plan), at_ms)?;
     let mut report = run_query(plan).await?;
-    let mut masked = Masked::default();
-    if decision.outcome == Outcome::AllowMasked && !report.rows.is_empty() {
-        let recognizers = Recognizers::new()?;
-        let (rows, what) = mask_rows(&report.rows, &recognizers)?;
-        report.rows = rows;
-        masked = what;
-    }
+    let (rows, masked) = guard.mask(std::mem::take(&mut report.rows))?;
+    report.rows = rows;
     let shown = report.rows.iter().map(RecordBatch::num_rows).sum();
-    let audited = access.audited(decision.outcome, masked.values);
-    if audited {
-        append_audit(&access.audit_log, record(Some(report.table.version), shown, &masked))?;
-    }
-    report.access = Some(AccessNote {
-        role: access.role.clone(),
-        decision,
-        masked,
-        audit_log: audited.then(|| access.audit_log.clone()),
-    });
+    report.access = Some(guard.conclude(report.table.version, shown, masked)?);
     Ok(report)
+}
+
+/// `as_of` as the audit's `filter` spells it.
+pub fn as_of_filter(as_of: AsOf) -> serde_json::Value {
+    match as_of {
+        AsOf::Latest => serde_json::json!("latest"),
+        AsOf::Version(v) => serde_json::json!({ "version": v }),
+        AsOf::Time(t) => serde_json::json!({ "as_of": t.to_rfc3339_opts(SecondsFormat::Millis, true) }),
+    }
 }
 
 /// The plan's read as the audit's `filter`.
 fn filter(plan: &QueryPlan) -> serde_json::Value {
-    let as_of = match plan.as_of {
-        AsOf::Latest => serde_json::json!("latest"),
-        AsOf::Version(v) => serde_json::json!({ "version": v }),
-        AsOf::Time(t) => serde_json::json!({ "as_of": t.to_rfc3339_opts(SecondsFormat::Millis, true) }),
-    };
-    serde_json::json!({ "as_of": as_of, "rows": plan.rows, "consolidated": plan.consolidated })
-}
-
-/// One line of the audit log, in the reference design's shape (timestamp, user, action,
-/// resource, filter, records accessed, purpose = the decision's reason, approval id) plus the
-/// decision, what was masked, and the hash chain.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AuditRecord {
-    /// When, RFC 3339 UTC.
-    pub timestamp: String,
-    /// Who.
-    pub user: String,
-    /// As which role.
-    pub role: String,
-    /// `read`.
-    pub action: String,
-    /// The table name the policies were matched against.
-    pub resource: String,
-    /// The table's location.
-    pub table: String,
-    /// The version read (none when denied).
-    pub version: Option<i64>,
-    /// What was asked: version / as-of, rows, consolidated.
-    pub filter: serde_json::Value,
-    /// `allow`, `allow_masked` or `deny`.
-    pub decision: Outcome,
-    /// Why.
-    pub reason: String,
-    /// Rows printed.
-    pub records_accessed: usize,
-    /// Columns where values were masked.
-    pub columns_masked: Vec<String>,
-    /// Values masked.
-    pub values_masked: usize,
-    /// The approval id presented.
-    pub approval_id: Option<String>,
-    /// The previous line's `hash` (64 zeros for the first line).
-    pub prev_hash: String,
-    /// SHA-256 (hex) of `prev_hash` and this record without `hash`, as compact JSON.
-    pub hash: String,
-}
-
-/// The hash of a log's first predecessor.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-impl AuditRecord {
-    /// The chain hash of this record: SHA-256 over its JSON with `hash` empty.
-    fn chain_hash(&self) -> String {
-        let mut unhashed = self.clone();
-        unhashed.hash = String::new();
-        let json = serde_json::to_string(&unhashed).expect("an audit record serializes");
-        let digest = Sha256::digest(json.as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
-    }
-}
-
-/// Audit log errors.
-#[derive(Debug, thiserror::Error)]
-pub enum AuditError {
-    /// Reading or writing the log.
-    #[error("audit log {path}: {source}")]
-    Io {
-        /// The log.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// A line that does not parse or whose hash does not match.
-    #[error("audit log {path}, line {line}: {problem}")]
-    Broken {
-        /// The log.
-        path: PathBuf,
-        /// 1-based line number.
-        line: usize,
-        /// What is wrong.
-        problem: String,
-    },
-}
-
-/// Appends `record` to the log at `path` (created with its directory if missing), chained to
-/// the last line: its `prev_hash` and `hash` are set here.
-pub fn append_audit(path: &Path, mut record: AuditRecord) -> Result<AuditRecord, AuditError> {
-    let io = |source| AuditError::Io { path: path.to_owned(), source };
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(io)?;
-    }
-    let existing = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(io(e)),
-    };
-    record.prev_hash = match existing.lines().rev().find(|l| !l.trim().is_empty()) {
-        None => GENESIS.to_owned(),
-        Some(last) => {
-            let line = existing.lines().filter(|l| !l.trim().is_empty()).count();
-            let last: AuditRecord = serde_json::from_str(last).map_err(|e| AuditError::Broken {
-                path: path.to_owned(),
-                line,
-                problem: e.to_string(),
-            })?;
-            last.hash
-        }
-    };
-    record.hash = record.chain_hash();
-    let mut line = serde_json::to_string(&record).expect("an audit record serializes");
-    line.push('\n');
-    let mut file = OpenOptions::new().create(true).append(true).open(path).map_err(io)?;
-    file.write_all(line.as_bytes()).map_err(io)?;
-    file.sync_data().map_err(io)?;
-    Ok(record)
-}
-
-/// Checks the chain of the log at `path`: every line parses, links to the previous line's
-/// hash, and hashes to its own `hash`. Returns the number of records.
-pub fn verify_audit_log(path: &Path) -> Result<usize, AuditError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|source| AuditError::Io { path: path.to_owned(), source })?;
-    let mut prev = GENESIS.to_owned();
-    let mut count = 0;
-    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let broken = |problem: String| AuditError::Broken { path: path.to_owned(), line: n + 1, problem };
-        let record: AuditRecord = serde_json::from_str(line).map_err(|e| broken(e.to_string()))?;
-        if record.prev_hash != prev {
-            return Err(broken("prev_hash does not match the previous record (removed or reordered)".into()));
-        }
-        if record.chain_hash() != record.hash {
-            return Err(broken("hash does not match the record (altered)".into()));
-        }
-        prev = record.hash;
-        count += 1;
-    }
-    Ok(count)
+    serde_json::json!({ "as_of": as_of_filter(plan.as_of), "rows": plan.rows, "consolidated": plan.consolidated })
 }
 
 #[cfg(test)]

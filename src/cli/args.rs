@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use super::bench_args::BenchArgs;
 use super::cluster::ClusterArgs;
 use super::fraud_args::{EvaluateArgs, ModelsArgs, TrainArgs};
+use super::governance_args::{AccessArgs, AuditArgs, ExportArgs, RetentionArgs};
 use super::pii_args::PiiArgs;
 use crate::batch::OutputFormat;
 use crate::fraud::ModelRef;
@@ -64,6 +65,30 @@ pub enum Command {
     /// `trustflow maintain out/quality out/quarantine out/quality_windows --compact
     /// --checkpoint --vacuum`; and `trustflow maintain out/quality --snapshot out/quality_current`.
     Maintain(MaintainArgs),
+    /// Delete expired data: every row whose event time is older than the spec's
+    /// governance_policies.data_retention.retention_period, from every trustflow table under
+    /// an output root (or from the tables given).
+    ///
+    /// A row's event time is `window_end` in the window table and `timestamp` in the others;
+    /// rows without one are kept. Each table gets at most one DELETE commit: only files whose
+    /// statistics say they may hold expired rows are read, wholly expired files are removed,
+    /// the others rewritten without those rows. A changelog loses an expired row's insert and
+    /// its retractions alike, so its consolidation is the old one minus the expired rows.
+    /// Tables trustflow did not create are never touched. Older versions still hold the data
+    /// until a vacuum (--vacuum) deletes the removed files. Example:
+    /// `trustflow retention out --config dataflows/governance.yaml --dry-run`.
+    Retention(RetentionArgs),
+    /// Write a table's rows to a file (JSON lines or Parquet): the consolidated current state,
+    /// or with --changes the stored change rows, now or at a version or time.
+    ///
+    /// With --role ROLE --config SPEC.yaml the export is decided by the spec's rbac_policies
+    /// for the action `export` (require_approval: [export] needs --approval ID): denied (exit
+    /// code 77, nothing written), allowed with PII masked (roles with no_pii_access), or
+    /// allowed; every export is appended to the hash-chained audit log.
+    #[command(disable_version_flag = true)]
+    Export(ExportArgs),
+    /// The audit log of query and export: verify its hash chain.
+    Audit(AuditArgs),
     /// Train a fraud model on labelled transactions: logistic regression and a random forest
     /// (smartcore) on the earliest 80% by event time, both evaluated on the latest 20% (ROC AUC,
     /// PR AUC, precision and recall at HIGH > 0.8 and MEDIUM > 0.5, against a plain amount
@@ -339,29 +364,9 @@ pub struct QueryArgs {
     /// JSON lines: the summary as one object on the first line, then one object per row.
     #[arg(long)]
     pub json: bool,
-    /// Read as this role: access control applies only when a role is given. The read is
-    /// decided by the --config spec's rbac_policies for the table's name (its last path
-    /// segment, e.g. `quality`) at the current time: denied, nothing is printed and trustflow
-    /// exits with 77; a role with `no_pii_access` sees every PII finding in the printed rows
-    /// masked (string columns and metadata keys/values; counts unchanged).
-    #[arg(long, value_name = "ROLE", requires = "config")]
-    pub role: Option<String>,
-    /// The pipeline spec holding rbac_policies (and governance_policies), e.g.
-    /// dataflows/governance.yaml. Needs --role.
-    #[arg(long, value_name = "SPEC.yaml")]
-    pub config: Option<PathBuf>,
-    /// Who is reading, for the audit log (default: $USER). Needs --role.
-    #[arg(long, value_name = "NAME")]
-    pub user: Option<String>,
-    /// An approval id (for roles whose require_approval names the action). Needs --role.
-    #[arg(long, value_name = "ID")]
-    pub approval: Option<String>,
-    /// Append the audit record (one JSON line, hash-chained to the previous line) here.
-    /// Default: _audit_log.jsonl next to the table (in its parent directory). Denials are
-    /// always audited; allowed reads when the role has audit_all_access, governance_policies
-    /// require an audit trail, or PII was masked. Needs --role.
-    #[arg(long, value_name = "PATH")]
-    pub audit_log: Option<PathBuf>,
+    /// Access control (action `read`).
+    #[command(flatten)]
+    pub access: AccessArgs,
 }
 
 /// Flags of `trustflow maintain`.

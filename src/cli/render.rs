@@ -1,4 +1,5 @@
-//! Printing `query` and `maintain` results: aligned text for people, JSON lines for programs.
+//! Printing `query` and `maintain` results (and the access lines `export` shares): aligned text
+//! for people, JSON lines for programs.
 
 use std::io::{self, Write};
 use std::time::Duration;
@@ -11,6 +12,7 @@ use deltalake::arrow::record_batch::RecordBatch;
 use deltalake::arrow::util::display::{ArrayFormatter, FormatOptions};
 use serde_json::json;
 
+use super::access::AccessNote;
 use super::tables::{MaintainReport, QueryReport};
 use crate::sink::columns::EPOCH;
 use crate::sink::maintain::{MaintainError, TableAt};
@@ -50,11 +52,7 @@ pub fn write_query(out: &mut dyn Write, report: &QueryReport, json: bool) -> io:
         });
         let mut summary = summary;
         if let Some(access) = &report.access {
-            summary["access"] = json!({
-                "role": access.role, "decision": access.decision.outcome, "reason": access.decision.reason,
-                "columns_masked": access.masked.columns, "values_masked": access.masked.values,
-                "audit_log": access.audit_log.as_ref().map(|p| p.display().to_string()),
-            });
+            summary["access"] = access_json(access);
         }
         writeln!(out, "{summary}")?;
         let mut writer = WriterBuilder::new().with_explicit_nulls(true).build::<_, LineDelimited>(&mut *out);
@@ -76,20 +74,35 @@ pub fn write_query(out: &mut dyn Write, report: &QueryReport, json: bool) -> io:
         )?;
     }
     if let Some(access) = &report.access {
-        let outcome = serde_json::to_value(access.decision.outcome).unwrap_or_default();
-        let outcome = outcome.as_str().unwrap_or("?");
-        writeln!(out, "access        {outcome} as role {}: {}", access.role, access.decision.reason)?;
-        if !access.masked.columns.is_empty() {
-            let columns: Vec<&str> = access.masked.columns.iter().map(String::as_str).collect();
-            writeln!(out, "masked        {} values in {}", access.masked.values, columns.join(", "))?;
-        }
-        if let Some(log) = &access.audit_log {
-            writeln!(out, "audited       {}", log.display())?;
-        }
+        write_access(out, access)?;
     }
     if shown > 0 {
         writeln!(out)?;
         write_table(out, &report.rows)?;
+    }
+    Ok(())
+}
+
+/// The access decision and what masking and audit did, as the JSON summaries' `access`.
+pub fn access_json(access: &AccessNote) -> serde_json::Value {
+    json!({
+        "role": access.role, "decision": access.decision.outcome, "reason": access.decision.reason,
+        "columns_masked": access.masked.columns, "values_masked": access.masked.values,
+        "audit_log": access.audit_log.as_ref().map(|p| p.display().to_string()),
+    })
+}
+
+/// The access decision and what masking and audit did, as aligned text lines.
+pub fn write_access(out: &mut dyn Write, access: &AccessNote) -> io::Result<()> {
+    let outcome = serde_json::to_value(access.decision.outcome).unwrap_or_default();
+    let outcome = outcome.as_str().unwrap_or("?");
+    writeln!(out, "access        {outcome} as role {}: {}", access.role, access.decision.reason)?;
+    if !access.masked.columns.is_empty() {
+        let columns: Vec<&str> = access.masked.columns.iter().map(String::as_str).collect();
+        writeln!(out, "masked        {} values in {}", access.masked.values, columns.join(", "))?;
+    }
+    if let Some(log) = &access.audit_log {
+        writeln!(out, "audited       {}", log.display())?;
     }
     Ok(())
 }
@@ -199,7 +212,7 @@ pub fn write_maintain(out: &mut dyn Write, report: &MaintainReport, json: bool) 
 }
 
 /// A byte count for people: `1.5 MiB`.
-fn bytes(n: u64) -> String {
+pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     let mut value = n as f64;
     let mut unit = 0;

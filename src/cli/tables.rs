@@ -34,21 +34,8 @@ impl QueryPlan {
     /// Validates `args`.
     pub fn from_args(args: QueryArgs) -> Result<QueryPlan, PlanError> {
         let table = Location::parse(&args.table).map_err(|e| PlanError::new(format!("TABLE: {e}")))?;
-        let as_of = match (args.version, args.as_of.as_deref()) {
-            (Some(version), _) => {
-                AsOf::Version(i64::try_from(version).map_err(|_| PlanError::new("--version: too large"))?)
-            }
-            (None, Some(time)) => AsOf::Time(parse_time(time)?),
-            (None, None) => AsOf::Latest,
-        };
-        let access = super::access::AccessPlan::from_args(
-            &table,
-            args.role.as_deref(),
-            args.config.as_deref(),
-            args.user.as_deref(),
-            args.approval.as_deref(),
-            args.audit_log.as_deref(),
-        )?;
+        let as_of = as_of(args.version, args.as_of.as_deref())?;
+        let access = super::access::AccessPlan::from_access_args(&table, &args.access)?;
         Ok(QueryPlan {
             access,
             storage: table.storage_from_env(),
@@ -59,6 +46,17 @@ impl QueryPlan {
             json: args.json,
         })
     }
+}
+
+/// Which version `--version N` / `--as-of TIME` ask for (the newest without either).
+pub(crate) fn as_of(version: Option<u64>, as_of: Option<&str>) -> Result<AsOf, PlanError> {
+    Ok(match (version, as_of) {
+        (Some(version), _) => {
+            AsOf::Version(i64::try_from(version).map_err(|_| PlanError::new("--version: too large"))?)
+        }
+        (None, Some(time)) => AsOf::Time(parse_time(time)?),
+        (None, None) => AsOf::Latest,
+    })
 }
 
 /// A time in RFC 3339, or `YYYY-MM-DD HH:MM:SS[.fff]` taken as UTC.

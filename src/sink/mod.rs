@@ -17,8 +17,8 @@
 //! Modules: [`changelog`] the table-kind trait; [`columns`] defines the quality Delta schema and the Arrow schema derived from it;
 //! [`encode`] turns changes into an Arrow batch and [`decode`] batches back into rows;
 //! [`delta`] is the sink itself and [`table`] creates and checks the table and reads its
-//! log; [`error`] holds [`SinkError`]; [`maintain`] compacts, vacuums, checkpoints and
-//! snapshots tables and reads them at a version or time; [`position`] reads where an app
+//! log; [`error`] holds [`SinkError`]; [`maintain`] compacts, vacuums, checkpoints,
+//! snapshots and expires (retention) tables and reads them at a version or time; [`position`] reads where an app
 //! stands without opening a table for writing.
 //!
 //! [`kafka_out`] is the other output: each epoch's quality changes on a Kafka topic, one

@@ -19,6 +19,7 @@ mod maintenance;
 mod openlineage;
 mod pii_eval;
 mod quality_graph;
+mod retention;
 mod support;
 mod window_metrics;
 mod worked_cases;

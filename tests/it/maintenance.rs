@@ -11,17 +11,17 @@ use crate::support::{
 };
 
 /// The JSON lines a command printed.
-fn json_lines(stdout: &[u8]) -> Vec<Value> {
+pub fn json_lines(stdout: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 /// The zero-install demo into `root`, with many small epochs (so retractions span commits).
-fn demo(root: &str, env: &[(String, String)]) {
+pub fn demo(root: &str, env: &[(String, String)]) {
     trustflow_env(&["run", "--demo-events", "20000", "--epoch-ms", "1", "--output", root, "-w", "2"], env);
 }
 
 /// Runs a command expected to fail with `code`; returns its stderr, checked for panics.
-fn fails(args: &[&str], code: i32) -> String {
+pub fn fails(args: &[&str], code: i32) -> String {
     let output = run_trustflow(args, &[]);
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");

@@ -153,6 +153,20 @@ pub fn read_url(url: &str, rows: bool, parquet: bool, env: &[(String, String)]) 
     read_table(url.as_ref(), rows, parquet, env)
 }
 
+/// What `scripts/read_delta.py` reports about the table at `table` (a path or URL, with the
+/// object store settings in `env`) given the extra `flags` (e.g. `--rows`, `--changes`).
+pub fn read_delta_with(table: impl AsRef<OsStr>, flags: &[&str], env: &[(String, String)]) -> Value {
+    let output = Command::new(python())
+        .arg(root().join("scripts/read_delta.py"))
+        .arg(table.as_ref())
+        .args(flags)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("cannot run read_delta.py");
+    assert!(output.status.success(), "read_delta.py failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("read_delta.py printed no JSON")
+}
+
 fn read_table(table: &OsStr, rows: bool, parquet: bool, env: &[(String, String)]) -> Value {
     let mut command = Command::new(python());
     command.arg(root().join("scripts/read_delta.py")).arg(table);

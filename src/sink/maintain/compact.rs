@@ -175,7 +175,7 @@ async fn rewrite(
 /// deprecated in parquet 59 in favour of implementing `AsyncFileReader` by hand; deltalake
 /// reads its files with it too.
 #[allow(deprecated)]
-fn sized_file(store: &Arc<dyn ObjectStore>, view: &LogicalFileView) -> ParquetObjectReader {
+pub(crate) fn sized_file(store: &Arc<dyn ObjectStore>, view: &LogicalFileView) -> ParquetObjectReader {
     let size = u64::try_from(view.size()).unwrap_or(0);
     ParquetObjectReader::new(store.clone(), view.object_store_path()).with_file_size(size)
 }

@@ -7,7 +7,7 @@ use deltalake::kernel::transaction::TransactionError;
 use crate::location::LocationError;
 use crate::sink::error::delta_is_retryable;
 
-/// What can go wrong compacting, vacuuming, checkpointing, snapshotting or reading a table.
+/// What can go wrong compacting, vacuuming, checkpointing, snapshotting, expiring or reading a table.
 #[derive(Debug, thiserror::Error)]
 pub enum MaintainError {
     /// The text is not a usable table location (bad scheme, a query string, ...).
@@ -77,6 +77,32 @@ pub enum MaintainError {
         /// What is wrong.
         reason: String,
     },
+    /// Retention was asked of a table trustflow did not create (its description does not
+    /// start with `trustflow`): it is never touched.
+    #[error(
+        "Delta table `{url}` is not a trustflow table (its description is `{description}`): \
+         retention only deletes from tables trustflow created"
+    )]
+    NotTrustflow {
+        /// The table location.
+        url: String,
+        /// The table's description, as found.
+        description: String,
+    },
+    /// Retention found no event time to judge the table's rows by.
+    #[error("Delta table `{url}` has no event time retention can judge its rows by: {reason}")]
+    NoEventTime {
+        /// The table location.
+        url: String,
+        /// What is missing or of the wrong type.
+        reason: String,
+    },
+    /// Neither a Delta table nor a directory holding Delta tables.
+    #[error("no Delta table at `{url}`, nor in its subdirectories")]
+    NoTables {
+        /// The location.
+        url: String,
+    },
     /// The table uses a feature the DataFusion-free reader cannot honour.
     #[error("Delta table `{url}` cannot be read without DataFusion: {reason}")]
     Unsupported {
@@ -143,11 +169,18 @@ impl MaintainError {
         move |source| MaintainError::Arrow { context, source }
     }
 
-    /// This error, naming `url` if it is a [`MaintainError::NotAChangelog`] without one.
+    /// This error, naming `url` if it is a [`MaintainError::NotAChangelog`],
+    /// [`MaintainError::NoEventTime`] or [`MaintainError::Read`] without one.
     pub(crate) fn at(self, url: &str) -> MaintainError {
         match self {
             MaintainError::NotAChangelog { url: empty, reason } if empty.is_empty() => {
                 MaintainError::NotAChangelog { url: url.to_owned(), reason }
+            }
+            MaintainError::NoEventTime { url: empty, reason } if empty.is_empty() => {
+                MaintainError::NoEventTime { url: url.to_owned(), reason }
+            }
+            MaintainError::Read { url: empty, source } if empty.is_empty() => {
+                MaintainError::Read { url: url.to_owned(), source }
             }
             other => other,
         }
@@ -175,6 +208,9 @@ impl MaintainError {
             | MaintainError::RetentionTooShort { .. }
             | MaintainError::NotAChangelog { .. }
             | MaintainError::Unsupported { .. }
+            | MaintainError::NotTrustflow { .. }
+            | MaintainError::NoEventTime { .. }
+            | MaintainError::NoTables { .. }
             | MaintainError::SnapshotSchema { .. }
             | MaintainError::Overlap { .. }
             | MaintainError::Arrow { .. } => false,
