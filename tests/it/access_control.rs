@@ -48,7 +48,15 @@ fn governed_table(dir: &Path) -> (PathBuf, PathBuf) {
     trustflow(&args);
     let out = dir.join("out");
     let table = out.join("quality_current");
-    trustflow(&["batch", "--input", input_s, "--output", table.to_str().unwrap(), "--now", NOW]);
+    // Written in clear (the default policy would mask it at the sink), so that the read path's
+    // own masking is what is tested.
+    let clear = dir.join("clear.yaml");
+    let text = std::fs::read_to_string(root().join("dataflows/governance.yaml")).unwrap();
+    let (head, tail) = text.split_once("  pii_handling:").unwrap();
+    let tail = &tail[tail.find("rbac_policies:").unwrap()..];
+    std::fs::write(&clear, format!("{head}  pii_handling: {{default: clear}}\n{tail}")).unwrap();
+    let args = ["batch", "--input", input_s, "--output", table.to_str().unwrap(), "--now", NOW];
+    trustflow(&[&args[..], &["--config", clear.to_str().unwrap()]].concat());
     (out, table)
 }
 
@@ -75,24 +83,6 @@ fn issue_7_query_role_masks_denies_and_audits() {
     let table_s = table.to_str().unwrap();
     let spec = root().join("dataflows/governance.yaml");
     let spec_s = spec.to_str().unwrap();
-    // Written in clear (the default policy would mask it at the sink), so that the read path's
-    // own masking is what is tested.
-    let clear = dir.path().join("clear.yaml");
-    let text = std::fs::read_to_string(&spec).unwrap();
-    let (head, tail) = text.split_once("  pii_handling:").unwrap();
-    let tail = &tail[tail.find("rbac_policies:").unwrap()..];
-    std::fs::write(&clear, format!("{head}  pii_handling: {{default: clear}}\n{tail}")).unwrap();
-    trustflow(&[
-        "batch",
-        "--input",
-        input_s,
-        "--output",
-        table_s,
-        "--now",
-        NOW,
-        "--config",
-        clear.to_str().unwrap(),
-    ]);
     let log = out.join("_audit_log.jsonl");
     let recognizers = Recognizers::new().unwrap();
 
