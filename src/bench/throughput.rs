@@ -95,6 +95,7 @@ pub fn pipeline_config(
         horizon: None,
         maintain_every: None,
         scorer: None,
+        encryption: None,
         bounded: true,
         registry: fixture.registry.clone(),
         stop: Arc::new(AtomicBool::new(false)),
@@ -173,6 +174,7 @@ pub fn batch(
         workers,
         timely: timely_config(workers),
         scorer: None,
+        encryption: None,
     };
     progress(&format!("batch: -w {workers} over {}", preloaded.jsonl.display()));
     let reset = reset_peak_rss();

@@ -11,6 +11,7 @@ use crate::dataflow::horizon::Horizon;
 use crate::fraud::ModelRef;
 use crate::generate::{GeneratorConfig, Timeline};
 use crate::location::{Location, StorageOptions};
+use crate::sink::encryption::{EncryptionError, TableKey};
 use crate::source::KafkaSettings;
 
 /// A flag value that does not make sense, with the reason.
@@ -66,6 +67,15 @@ pub struct RunPlan {
     pub maintain_every: Option<Duration>,
     /// The fraud model to score with, if any.
     pub model: Option<ModelRef>,
+    /// The key every table is encrypted with (the spec's `encryption_required`).
+    pub encryption: Option<TableKey>,
+}
+
+/// The table key `spec` asks for: `None` unless `encryption_required` is set; then the key
+/// from the variable the spec names (an error when it is unset or not 64 hex digits).
+pub fn encryption_key(spec: &PipelineSpec) -> Result<Option<TableKey>, PlanError> {
+    let var = spec.governance_policies.as_ref().and_then(|g| g.encryption_key_env());
+    var.map(TableKey::from_env).transpose().map_err(|e| PlanError::new(e.to_string()))
 }
 
 impl RunPlan {
@@ -114,6 +124,16 @@ impl RunPlan {
         let mut kafka_options: Vec<(String, String)> =
             spec.source.kafka.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         kafka_options.extend(parse_options(&args.kafka_option)?);
+        let encryption = encryption_key(&spec)?;
+        if let (Some(_), Some(topic)) = (&encryption, &spec.sink.topic) {
+            let refused = EncryptionError::Unencryptable {
+                target: format!("the output topic `{topic}`"),
+                reason: "its records are plaintext JSON on the broker; drop --output-topic (or the spec's \
+                         sink.topic), or run without encryption_required"
+                    .into(),
+            };
+            return Err(PlanError::new(refused.to_string()));
+        }
         if args.brokers.is_none() && args.cluster.processes > 1 {
             return Err(PlanError::new(
                 "the in-process demo cluster cannot span processes: pass --brokers to run a cluster",
@@ -135,6 +155,7 @@ impl RunPlan {
             horizon,
             maintain_every: args.maintain_every.map(|ms| Duration::from_millis(ms.unsigned_abs())),
             model,
+            encryption,
             spec,
         })
     }
@@ -242,6 +263,10 @@ impl BatchPlan {
         let timely = ClusterArgs { workers: args.workers, processes: 1, process: 0, hostfile: None }
             .timely_config()?;
         let output = Location::parse(&args.output).map_err(|e| PlanError::new(format!("--output: {e}")))?;
+        let encryption = match &args.config {
+            Some(path) => encryption_key(&PipelineSpec::load(path)?)?,
+            None => None,
+        };
         let job = BatchJob {
             rejects: args.rejects.unwrap_or_else(|| BatchJob::default_rejects(&output)),
             input: args.input,
@@ -253,6 +278,7 @@ impl BatchPlan {
             workers: args.workers,
             timely,
             scorer: None,
+            encryption,
         };
         if let Some(conflict) = job.path_conflict() {
             return Err(PlanError::new(conflict));

@@ -5,6 +5,7 @@ use deltalake::arrow::error::ArrowError;
 use deltalake::kernel::transaction::TransactionError;
 
 use crate::location::LocationError;
+use crate::sink::encryption::EncryptionError;
 use crate::sink::error::delta_is_retryable;
 
 /// What can go wrong compacting, vacuuming, checkpointing, snapshotting or reading a table.
@@ -122,6 +123,16 @@ pub enum MaintainError {
         #[source]
         source: ArrowError,
     },
+    /// The table is encrypted and its key is missing or wrong, or an encrypted source would
+    /// be written into a plaintext table.
+    #[error(transparent)]
+    Encryption(Box<EncryptionError>),
+}
+
+impl From<EncryptionError> for MaintainError {
+    fn from(error: EncryptionError) -> MaintainError {
+        MaintainError::Encryption(Box::new(error))
+    }
 }
 
 impl MaintainError {
@@ -177,6 +188,7 @@ impl MaintainError {
             | MaintainError::Unsupported { .. }
             | MaintainError::SnapshotSchema { .. }
             | MaintainError::Overlap { .. }
+            | MaintainError::Encryption(_)
             | MaintainError::Arrow { .. } => false,
         }
     }
