@@ -216,6 +216,16 @@ async fn issue7_encrypted_changelog_through_sink_and_maintenance() {
     assert_eq!(table.batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 2);
     let old = maintain::read_at(&path, &storage, AsOf::Version(1)).await.unwrap();
     assert_eq!(old.batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 2);
+    // Training input: the consolidated changelog, decrypted.
+    let input = path.clone();
+    let training =
+        tokio::task::spawn_blocking(move || crate::fraud::dataset::load(std::path::Path::new(&input)))
+            .await
+            .unwrap()
+            .unwrap();
+    let mut ids: Vec<_> = training.rows.iter().filter_map(|t| t.transaction_id.clone()).collect();
+    ids.sort();
+    assert_eq!(ids, [SECRET, "tx-c"]);
 
     let data = files(dir.path(), ".parquet");
     let encrypted: Vec<_> = data.iter().filter(|(name, _)| !name.contains("/plain/")).collect();
