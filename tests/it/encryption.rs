@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::support::{python, read_jsonl, root};
+use crate::support::{azurite, python, read_jsonl, root, unique};
 
 const NOW: &str = "1767225600000";
 /// The test's table key (64 hex digits) and another one.
@@ -16,8 +16,13 @@ const KEY_ENV: &str = "TRUSTFLOW_ENCRYPTION_KEY";
 
 /// Runs trustflow with `args`, the key variable set to `key` (or removed), whatever the outcome.
 fn run(args: &[&str], key: Option<&str>) -> Output {
+    run_in(args, key, &[])
+}
+
+/// [`run`] with the extra environment `env` (Azurite's).
+fn run_in(args: &[&str], key: Option<&str>, env: &[(String, String)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_trustflow"));
-    command.args(args).env("RUST_LOG", "warn");
+    command.args(args).env("RUST_LOG", "warn").envs(env.iter().map(|(k, v)| (k, v)));
     match key {
         Some(key) => command.env(KEY_ENV, key),
         None => command.env_remove(KEY_ENV),
@@ -27,7 +32,12 @@ fn run(args: &[&str], key: Option<&str>) -> Output {
 
 /// [`run`], which must succeed; its stdout.
 fn ok(args: &[&str], key: Option<&str>) -> String {
-    let output = run(args, key);
+    ok_in(args, key, &[])
+}
+
+/// [`run_in`], which must succeed; its stdout.
+fn ok_in(args: &[&str], key: Option<&str>, env: &[(String, String)]) -> String {
+    let output = run_in(args, key, env);
     assert!(
         output.status.success(),
         "trustflow {args:?} failed:\n{}\n{}",
@@ -39,7 +49,12 @@ fn ok(args: &[&str], key: Option<&str>) -> String {
 
 /// [`run`], which must fail; its stderr.
 fn refused(args: &[&str], key: Option<&str>) -> String {
-    let output = run(args, key);
+    refused_in(args, key, &[])
+}
+
+/// [`run_in`], which must fail; its stderr.
+fn refused_in(args: &[&str], key: Option<&str>, env: &[(String, String)]) -> String {
+    let output = run_in(args, key, env);
     assert!(!output.status.success(), "trustflow {args:?} should have failed");
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -60,8 +75,12 @@ fn spec(dir: &Path, encrypted: bool) -> PathBuf {
 /// The consolidated rows `trustflow query` prints for `table` (the summary line left out but
 /// its row counts kept).
 fn query_rows(table: &Path, key: Option<&str>) -> (Value, Vec<Value>) {
-    let stdout =
-        ok(&["query", table.to_str().unwrap(), "--consolidated", "--rows", "1000000", "--json"], key);
+    query_rows_in(table.to_str().unwrap(), key, &[])
+}
+
+/// [`query_rows`] of a table given as a path or URL, with the extra environment `env`.
+fn query_rows_in(table: &str, key: Option<&str>, env: &[(String, String)]) -> (Value, Vec<Value>) {
+    let stdout = ok_in(&["query", table, "--consolidated", "--rows", "1000000", "--json"], key, env);
     let mut lines = stdout.lines().map(|l| serde_json::from_str::<Value>(l).unwrap());
     let summary = lines.next().unwrap();
     let counts = serde_json::json!([summary["rows"], summary["consolidated_rows"]]);
@@ -226,4 +245,54 @@ fn issue7_run_encryption_required() {
     assert_encrypted(&quality, &[]);
     assert_encrypted(&current, &[]);
     assert_eq!(query_rows(&current, Some(KEY)).0[1], plain_counts[1]);
+}
+
+/// Issue 7.3 on Azure Blob (Azurite): `batch` and the demo write encrypted tables under an
+/// `az://` root (the object store writers and the sized decrypting readers), maintenance
+/// rewrites them, and trustflow reads them back with the key only.
+#[test]
+fn issue7_encryption_on_azure_blob() {
+    let env = &azurite().env;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("events.jsonl");
+    let input_arg = input.to_str().unwrap();
+    ok(&["generate", "--jsonl", input_arg, "--count", "1000", "--now", NOW, "--seed", "74"], None);
+    let encrypted_spec = spec(dir.path(), true);
+    let spec_arg = encrypted_spec.to_str().unwrap();
+    let root = format!("az://trustflow/{}", unique("encrypted"));
+
+    let local = dir.path().join("plain");
+    ok(&["batch", "--input", input_arg, "--output", local.to_str().unwrap(), "--now", NOW], None);
+    let table = format!("{root}/batch");
+    let batch = ["batch", "--config", spec_arg, "--input", input_arg, "--output", &table, "--now", NOW];
+    ok_in(&batch, Some(KEY), env);
+    let (counts, rows) = query_rows_in(&table, Some(KEY), env);
+    let (plain_counts, plain_rows) = query_rows(&local, None);
+    assert_eq!(counts, plain_counts);
+    assert!(rows == plain_rows, "the encrypted table's rows differ from the plain run's");
+    let stderr = refused_in(&["query", &table], None, env);
+    assert!(stderr.contains("is encrypted (AES_GCM_V1") && stderr.contains(KEY_ENV), "{stderr}");
+
+    let out = format!("{root}/run");
+    let demo = [
+        "run",
+        "--config",
+        spec_arg,
+        "--output",
+        &out,
+        "--demo-events",
+        "2000",
+        "--now",
+        NOW,
+        "--epoch-ms",
+        "50",
+    ];
+    ok_in(&demo, Some(KEY), env);
+    let (quality, current) = (format!("{out}/quality"), format!("{out}/quality_current"));
+    let maintain = ["maintain", &quality, "--compact", "--snapshot", &current];
+    assert!(refused_in(&maintain, None, env).contains("is encrypted"));
+    ok_in(&maintain, Some(KEY), env);
+    let consolidated = query_rows_in(&quality, Some(KEY), env).0[1].clone();
+    assert_eq!(query_rows_in(&current, Some(KEY), env).0[1], consolidated);
+    assert!(refused_in(&["query", &current], None, env).contains("is encrypted"));
 }
