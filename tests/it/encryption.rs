@@ -264,7 +264,11 @@ fn issue7_encryption_on_azure_blob() {
     let local = dir.path().join("plain");
     ok(&["batch", "--input", input_arg, "--output", local.to_str().unwrap(), "--now", NOW], None);
     let table = format!("{root}/batch");
-    let batch = ["batch", "--config", spec_arg, "--input", input_arg, "--output", &table, "--now", NOW];
+    // Rejects of a URL output default to the working directory: keep them in the temp dir.
+    let rejects = dir.path().join("rejects.jsonl");
+    let mut batch =
+        vec!["batch", "--config", spec_arg, "--input", input_arg, "--output", &table, "--now", NOW];
+    batch.extend(["--rejects", rejects.to_str().unwrap()]);
     ok_in(&batch, Some(KEY), env);
     let (counts, rows) = query_rows_in(&table, Some(KEY), env);
     let (plain_counts, plain_rows) = query_rows(&local, None);
