@@ -346,6 +346,7 @@ fn run(plan: RunPlan) -> anyhow::Result<()> {
         now_ms: plan.now_ms,
         horizon: plan.horizon,
         maintain_every: plan.maintain_every,
+        encryption: plan.encryption.clone(),
         scorer,
         governor: Arc::new(trustflow::governance::Governor::from_env(
             plan.spec.governance_policies.as_ref().map(|g| g.pii_handling.clone()).unwrap_or_default(),
@@ -365,7 +366,13 @@ fn run(plan: RunPlan) -> anyhow::Result<()> {
         }
     };
     print!("{summary}");
-    if let Some(table) = &summary.table {
+    if let Some(table) = summary.table.as_ref().filter(|_| plan.encryption.is_some()) {
+        println!(
+            "the tables are encrypted (AES-256-GCM, key in ${}): read them with   trustflow query {} --rows 10",
+            plan.encryption.as_ref().map_or("", |k| k.var()),
+            table.table
+        );
+    } else if let Some(table) = &summary.table {
         // Python's deltalake reads the same AZURE_* variables for a URL table.
         let environment = if plan.output.local_path().is_none() { " (same AZURE_* environment)" } else { "" };
         println!(

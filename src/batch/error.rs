@@ -98,6 +98,10 @@ pub enum BatchError {
     /// Building the output batches failed (schema, exact decimals).
     #[error(transparent)]
     Encode(#[from] SinkError),
+    /// The output cannot be encrypted, or an encrypted input cannot be decrypted (a missing
+    /// or wrong key).
+    #[error(transparent)]
+    Encryption(Box<crate::sink::encryption::EncryptionError>),
     /// Arrow refused an input conversion.
     #[error("Arrow error while {context}: {source}")]
     Arrow {
@@ -116,6 +120,12 @@ pub enum BatchError {
     /// The async runtime for the Delta client could not start.
     #[error("cannot create the I/O runtime: {0}")]
     Runtime(#[source] std::io::Error),
+}
+
+impl From<crate::sink::encryption::EncryptionError> for BatchError {
+    fn from(error: crate::sink::encryption::EncryptionError) -> BatchError {
+        BatchError::Encryption(Box::new(error))
+    }
 }
 
 impl BatchError {

@@ -11,7 +11,8 @@
 //!    consolidated streaming output row for row.
 //! 3. **write** ([`output`]): the 19 output columns of QUALITY_SEMANTICS.md (no change
 //!    columns), one row per input row, as a new Delta table created in one commit, or as
-//!    Parquet files.
+//!    Parquet files; encrypted (AES-256-GCM) when the `--config` spec's
+//!    `encryption_required` says so.
 //!
 //! [`Transaction`]: crate::record::Transaction
 
@@ -60,6 +61,8 @@ pub struct BatchJob {
     pub scorer: Option<std::sync::Arc<crate::fraud::score::Scorer>>,
     /// The PII policy the output rows are written under.
     pub governor: std::sync::Arc<crate::governance::Governor>,
+    /// Encrypt the output with this key (the spec's `encryption_required`); never printed.
+    pub encryption: Option<crate::sink::encryption::TableKey>,
 }
 
 impl BatchJob {
@@ -155,7 +158,7 @@ pub fn run(job: &BatchJob) -> Result<BatchSummary, BatchError> {
     let output_rows = verdicts.len() as u64;
     let failing = summary::failing(&verdicts);
     let write_started = Instant::now();
-    let written = target.write(job.format, verdicts, job.workers)?;
+    let written = target.write(job.format, verdicts, job.workers, job.encryption.as_ref())?;
     let write_elapsed = write_started.elapsed();
 
     Ok(BatchSummary {

@@ -22,6 +22,7 @@ use crate::dataflow::quality::QualityRow;
 use crate::location::{self, Location, StorageOptions};
 use crate::sink::columns::{output_arrow_schema, output_fields};
 use crate::sink::encode::rows_to_batch;
+use crate::sink::encryption::{self, TableKey};
 use crate::sink::table::{ROW_GROUP_ROWS, writer_properties};
 
 /// What batch mode writes.
@@ -150,12 +151,15 @@ fn replaceable(location: &Location, names: &[(String, bool)], overwrite: bool) -
 
 impl Target {
     /// Writes `rows` in `format` in `parts` parallel parts (at least one file per
-    /// [`FILE_ROWS`]), deleting a previous output first if [`check`] found one.
+    /// [`FILE_ROWS`]), deleting a previous output first if [`check`] found one. With `key`
+    /// every file is encrypted (AES-256-GCM) and a Delta table records it in its
+    /// configuration, its log without column statistics.
     pub fn write(
         self,
         format: OutputFormat,
         rows: Vec<QualityRow>,
         parts: usize,
+        key: Option<&TableKey>,
     ) -> Result<Written, BatchError> {
         let schema = output_arrow_schema()?;
         let ranges = split(rows.len(), parts);
@@ -175,7 +179,7 @@ impl Target {
                     let url = table_url(&self.location)?;
                     let name = self.location.name().unwrap_or_else(|| "quality".into());
                     let rows = Arc::new(rows);
-                    runtime.block_on(write_delta(url, name, &self.storage, schema, rows, ranges))?
+                    runtime.block_on(write_delta(url, name, &self.storage, schema, rows, ranges, key))?
                 }
                 OutputFormat::Parquet => runtime.block_on(write_parquet_to_store(
                     store,
@@ -183,6 +187,7 @@ impl Target {
                     schema,
                     Arc::new(rows),
                     ranges,
+                    key,
                 ))?,
             };
             written.location = self.location.to_string();
@@ -200,9 +205,17 @@ impl Target {
                 let url = table_url(&Location::Local(dir.clone()))?;
                 let name =
                     dir.file_name().map_or_else(|| "quality".into(), |n| n.to_string_lossy().into_owned());
-                runtime.block_on(write_delta(url, name, &self.storage, schema, Arc::new(rows), ranges))?
+                runtime.block_on(write_delta(
+                    url,
+                    name,
+                    &self.storage,
+                    schema,
+                    Arc::new(rows),
+                    ranges,
+                    key,
+                ))?
             }
-            OutputFormat::Parquet => write_parquet(&dir, &schema, &rows, &ranges, parts)?,
+            OutputFormat::Parquet => write_parquet(&dir, &schema, &rows, &ranges, parts, key)?,
         };
         written.location = dir.display().to_string();
         Ok(written)
@@ -238,6 +251,7 @@ fn write_parquet(
     rows: &[QualityRow],
     ranges: &[Range<usize>],
     parts: usize,
+    key: Option<&TableKey>,
 ) -> Result<Written, BatchError> {
     let threads = parts.clamp(1, ranges.len());
     let results: Vec<Result<(usize, u64), BatchError>> = std::thread::scope(|scope| {
@@ -247,7 +261,7 @@ fn write_parquet(
                     let (mut files, mut bytes) = (0, 0);
                     for (i, range) in ranges.iter().enumerate().skip(t).step_by(threads) {
                         let path = dir.join(format!("part-{i:05}.parquet"));
-                        bytes += write_parquet_file(&path, schema, &rows[range.clone()])?;
+                        bytes += write_parquet_file(&path, schema, &rows[range.clone()], key)?;
                         files += 1;
                     }
                     Ok((files, bytes))
@@ -274,11 +288,16 @@ fn write_parquet(
 }
 
 /// Writes one Parquet file of `rows`, in batches of [`BATCH_ROWS`]; returns its size.
-fn write_parquet_file(path: &Path, schema: &SchemaRef, rows: &[QualityRow]) -> Result<u64, BatchError> {
+fn write_parquet_file(
+    path: &Path,
+    schema: &SchemaRef,
+    rows: &[QualityRow],
+    key: Option<&TableKey>,
+) -> Result<u64, BatchError> {
     let parquet_error = |source| BatchError::ParquetWrite { path: path.display().to_string(), source };
     let file = File::create(path).map_err(|source| BatchError::Output { path: path.into(), source })?;
     let mut writer =
-        ArrowWriter::try_new(file, schema.clone(), Some(writer_properties()?)).map_err(parquet_error)?;
+        ArrowWriter::try_new(file, schema.clone(), Some(writer_properties(key)?)).map_err(parquet_error)?;
     for chunk in rows.chunks(BATCH_ROWS) {
         writer.write(&rows_to_batch(schema, chunk)?).map_err(parquet_error)?;
     }
@@ -296,18 +315,21 @@ async fn write_parquet_to_store(
     schema: SchemaRef,
     rows: Arc<Vec<QualityRow>>,
     ranges: Vec<Range<usize>>,
+    key: Option<&TableKey>,
 ) -> Result<Written, BatchError> {
+    let properties = writer_properties(key)?;
     let mut tasks = Vec::new();
     for (i, range) in ranges.into_iter().enumerate() {
         let name = format!("part-{i:05}.parquet");
         let file = location.join(&name).to_string();
-        let (store, schema, rows) = (store.clone(), schema.clone(), rows.clone());
+        let (store, schema, rows, properties) =
+            (store.clone(), schema.clone(), rows.clone(), properties.clone());
         tasks.push(tokio::spawn(async move {
             let path = ObjectPath::from(name);
             let parquet_error = |source| BatchError::ParquetWrite { path: file.clone(), source };
             let sink = BufWriter::new(store.clone(), path.clone());
-            let mut writer = AsyncArrowWriter::try_new(sink, schema.clone(), Some(writer_properties()?))
-                .map_err(parquet_error)?;
+            let mut writer =
+                AsyncArrowWriter::try_new(sink, schema.clone(), Some(properties)).map_err(parquet_error)?;
             for chunk in rows[range].chunks(BATCH_ROWS) {
                 writer.write(&rows_to_batch(&schema, chunk)?).await.map_err(parquet_error)?;
             }
@@ -343,12 +365,15 @@ async fn write_delta(
     schema: SchemaRef,
     rows: Arc<Vec<QualityRow>>,
     ranges: Vec<Range<usize>>,
+    key: Option<&TableKey>,
 ) -> Result<Written, BatchError> {
     let delta_error =
         |source: DeltaTableError| BatchError::Delta { url: url.to_string(), source: Box::new(source) };
+    let properties = writer_properties(key)?;
     let mut tasks = Vec::new();
     for range in ranges.into_iter().filter(|r| !r.is_empty()) {
         let (rows, schema, url, options) = (rows.clone(), schema.clone(), url.clone(), storage.to_map());
+        let properties = properties.clone();
         tasks.push(tokio::spawn(async move {
             let delta_error = |source: DeltaTableError| BatchError::Delta {
                 url: url.to_string(),
@@ -356,7 +381,7 @@ async fn write_delta(
             };
             let mut writer = RecordBatchWriter::try_new(url.as_str(), schema.clone(), None, Some(options))
                 .map_err(delta_error)?
-                .with_writer_properties(writer_properties()?);
+                .with_writer_properties(properties);
             for chunk in rows[range].chunks(BATCH_ROWS) {
                 writer.write(rows_to_batch(&schema, chunk)?).await.map_err(delta_error)?;
             }
@@ -369,6 +394,9 @@ async fn write_delta(
             task.await.map_err(|e| BatchError::Internal(format!("a Delta writer task failed: {e}")))?;
         adds.extend(joined?);
     }
+    if key.is_some() {
+        adds.iter_mut().for_each(encryption::strip_column_stats);
+    }
     let (files, bytes) = (adds.len(), adds.iter().map(|a| a.size.max(0) as u64).sum());
     let table = DeltaTable::try_from_url_with_storage_options(url.clone(), storage.to_map())
         .await
@@ -378,6 +406,8 @@ async fn write_delta(
         .with_table_name(name)
         .with_comment("trustflow batch: one quality verdict per input row")
         .with_columns(output_fields()?)
+        .with_configuration(key.map(encryption::table_configuration).unwrap_or_default())
+        .with_raise_if_key_not_exists(false)
         .with_actions(adds.into_iter().map(Action::Add))
         .with_save_mode(SaveMode::ErrorIfExists)
         .await

@@ -82,7 +82,11 @@ fn read_file(
 ) -> Result<(), BatchError> {
     let parquet_error = |source| BatchError::Parquet { path: path.into(), source };
     let file = File::open(path).map_err(|source| BatchError::Input { path: path.into(), source })?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_error)?;
+    // Encrypted files (a trustflow output under encryption_required) are decrypted with the
+    // key their metadata names.
+    let options = crate::sink::encryption::read::reader_options()?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new_with_options(file, options).map_err(parquet_error)?;
     let schema = builder.schema().clone();
     let mut roots = Vec::new();
     let mut missing = Vec::new();

@@ -96,6 +96,7 @@ pub fn pipeline_config(
         maintain_every: None,
         scorer: None,
         governor: fixture.governor.clone(),
+        encryption: None,
         bounded: true,
         registry: fixture.registry.clone(),
         stop: Arc::new(AtomicBool::new(false)),
@@ -176,6 +177,7 @@ pub fn batch(
         timely: timely_config(workers),
         scorer: None,
         governor: fixture.governor.clone(),
+        encryption: None,
     };
     progress(&format!("batch: -w {workers} over {}", preloaded.jsonl.display()));
     let reset = reset_peak_rss();

@@ -332,9 +332,13 @@ pub struct BatchArgs {
     /// Write the run's summary as JSON to this file too.
     #[arg(long, value_name = "PATH")]
     pub summary_json: Option<PathBuf>,
-    /// A pipeline spec whose governance_policies.pii_handling says how personal data found in
-    /// the rows is written (mask, tokenize or clear, per type). Default: every finding masked,
-    /// as `run` does; the rows' classification and pii_fields columns say what was found.
+    /// A pipeline spec whose governance_policies apply to the output: pii_handling says how
+    /// personal data found in the rows is written (mask, tokenize or clear, per type; default:
+    /// every finding masked, as `run` does; the classification and pii_fields columns say what
+    /// was found); with data_retention.encryption_required, every file is written with Parquet
+    /// modular encryption (AES-256-GCM) under the key in the variable the spec names
+    /// (encryption_key_env, default TRUSTFLOW_ENCRYPTION_KEY), and the run is refused without
+    /// it. The spec's other sections do not apply to batch.
     #[arg(long, value_name = "SPEC.yaml")]
     pub config: Option<PathBuf>,
 }

@@ -12,6 +12,7 @@ use crate::fraud::ModelRef;
 use crate::generate::{GeneratorConfig, Timeline};
 use crate::governance::Governor;
 use crate::location::{Location, StorageOptions};
+use crate::sink::encryption::{EncryptionError, TableKey};
 use crate::source::KafkaSettings;
 
 /// A flag value that does not make sense, with the reason.
@@ -67,6 +68,15 @@ pub struct RunPlan {
     pub maintain_every: Option<Duration>,
     /// The fraud model to score with, if any.
     pub model: Option<ModelRef>,
+    /// The key every table is encrypted with (the spec's `encryption_required`).
+    pub encryption: Option<TableKey>,
+}
+
+/// The table key `spec` asks for: `None` unless `encryption_required` is set; then the key
+/// from the variable the spec names (an error when it is unset or not 64 hex digits).
+pub fn encryption_key(spec: &PipelineSpec) -> Result<Option<TableKey>, PlanError> {
+    let var = spec.governance_policies.as_ref().and_then(|g| g.encryption_key_env());
+    var.map(TableKey::from_env).transpose().map_err(|e| PlanError::new(e.to_string()))
 }
 
 impl RunPlan {
@@ -115,6 +125,16 @@ impl RunPlan {
         let mut kafka_options: Vec<(String, String)> =
             spec.source.kafka.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         kafka_options.extend(parse_options(&args.kafka_option)?);
+        let encryption = encryption_key(&spec)?;
+        if let (Some(_), Some(topic)) = (&encryption, &spec.sink.topic) {
+            let refused = EncryptionError::Unencryptable {
+                target: format!("the output topic `{topic}`"),
+                reason: "its records are plaintext JSON on the broker; drop --output-topic (or the spec's \
+                         sink.topic), or run without encryption_required"
+                    .into(),
+            };
+            return Err(PlanError::new(refused.to_string()));
+        }
         if args.brokers.is_none() && args.cluster.processes > 1 {
             return Err(PlanError::new(
                 "the in-process demo cluster cannot span processes: pass --brokers to run a cluster",
@@ -136,6 +156,7 @@ impl RunPlan {
             horizon,
             maintain_every: args.maintain_every.map(|ms| Duration::from_millis(ms.unsigned_abs())),
             model,
+            encryption,
             spec,
         })
     }
@@ -243,12 +264,12 @@ impl BatchPlan {
         let timely = ClusterArgs { workers: args.workers, processes: 1, process: 0, hostfile: None }
             .timely_config()?;
         let output = Location::parse(&args.output).map_err(|e| PlanError::new(format!("--output: {e}")))?;
-        let handling = match &args.config {
-            Some(path) => {
-                PipelineSpec::load(path)?.governance_policies.map(|g| g.pii_handling).unwrap_or_default()
-            }
-            None => Default::default(),
+        let spec = args.config.as_deref().map(PipelineSpec::load).transpose()?;
+        let encryption = match &spec {
+            Some(spec) => encryption_key(spec)?,
+            None => None,
         };
+        let handling = spec.and_then(|s| s.governance_policies).map(|g| g.pii_handling).unwrap_or_default();
         let job = BatchJob {
             rejects: args.rejects.unwrap_or_else(|| BatchJob::default_rejects(&output)),
             input: args.input,
@@ -263,6 +284,7 @@ impl BatchPlan {
             governor: std::sync::Arc::new(
                 Governor::from_env(handling).map_err(|e| PlanError::new(format!("PII policy: {e}")))?,
             ),
+            encryption,
         };
         if let Some(conflict) = job.path_conflict() {
             return Err(PlanError::new(conflict));

@@ -3,8 +3,10 @@
 //! JSON lines and Parquet are read as `trustflow batch` reads them (malformed records are
 //! counted and left out). A Delta table is read at its latest version: its active files'
 //! six transaction columns; a changelog table (a `_change_type` column, as `run` writes) is
-//! consolidated first (inserts minus deletes). The identity recorded in an artifact is the
-//! path, the format, a SHA-256 and, for Delta, the table version.
+//! consolidated first (inserts minus deletes). Encrypted tables and files (trustflow's under
+//! `encryption_required`) are decrypted with the key from the environment. The identity
+//! recorded in an artifact is the path, the format, a SHA-256 and, for Delta, the table
+//! version.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -152,6 +154,11 @@ fn load_delta(path: &Path) -> Result<Input, FraudError> {
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(FraudError::Runtime)?;
     let table = runtime.block_on(deltalake::open_table(url)).map_err(delta_error)?;
+    // An encrypted table: its key first (a clear error naming the variable), then its files
+    // decrypt through the keyring.
+    let configuration = table.snapshot().map_err(delta_error)?.metadata().configuration();
+    crate::sink::encryption::reader_key(&path.display().to_string(), configuration)
+        .map_err(BatchError::from)?;
     let version = table.version();
     let mut files = Vec::new();
     for uri in table.get_file_uris().map_err(delta_error)? {
@@ -207,7 +214,8 @@ fn load_delta(path: &Path) -> Result<Input, FraudError> {
 fn change_types(path: &Path) -> Result<Option<Vec<ChangeType>>, FraudError> {
     let parquet = |source| FraudError::Input(BatchError::Parquet { path: path.into(), source });
     let file = File::open(path).map_err(|source| FraudError::Io { path: path.into(), source })?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet)?;
+    let options = crate::sink::encryption::read::reader_options().map_err(BatchError::from)?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options).map_err(parquet)?;
     let Ok(index) = builder.schema().index_of(CHANGE_TYPE) else {
         return Ok(None);
     };

@@ -204,10 +204,11 @@ pub struct Committer {
 fn open<T: ChangeTable>(
     runtime: &Runtime,
     table: &Location,
-    app_id: &str,
-    storage: &StorageOptions,
+    config: &PipelineConfig,
 ) -> Result<DeltaSink<T>, PipelineError> {
-    Ok(runtime.block_on(DeltaSink::<T>::open_with_storage(&table.table_uri(), app_id, storage))?)
+    let (url, app_id, storage, key) =
+        (table.table_uri(), &config.app_id, &config.storage, config.encryption.as_ref());
+    Ok(runtime.block_on(DeltaSink::<T>::open_with_key(&url, app_id, storage, key))?)
 }
 
 /// Whether `sink` has not committed `epoch` yet (a resumed run redoes the last committed
@@ -236,14 +237,10 @@ impl Committer {
             .enable_all()
             .build()
             .map_err(PipelineError::Runtime)?;
-        let quality = open::<QualityChanges>(&runtime, &tables.quality, app_id, storage)?;
-        let quarantine = open::<QuarantineChanges>(&runtime, &tables.quarantine, app_id, storage)?;
-        let windows = open::<WindowChanges>(&runtime, &tables.windows, app_id, storage)?;
-        let late = if with_late {
-            Some(open::<LateChanges>(&runtime, &tables.late, app_id, storage)?)
-        } else {
-            None
-        };
+        let quality = open::<QualityChanges>(&runtime, &tables.quality, config)?;
+        let quarantine = open::<QuarantineChanges>(&runtime, &tables.quarantine, config)?;
+        let windows = open::<WindowChanges>(&runtime, &tables.windows, config)?;
+        let late = if with_late { Some(open::<LateChanges>(&runtime, &tables.late, config)?) } else { None };
         let kafka = match &config.output_topic {
             Some(topic) => {
                 let partitions = i32::try_from(partitions).unwrap_or(i32::MAX).max(1);

@@ -65,6 +65,9 @@ pub struct PipelineConfig {
     pub governor: Arc<crate::governance::Governor>,
     /// The fraud model that scores every row (`None`: rows are written `UNSCORED`).
     pub scorer: Option<Arc<crate::fraud::score::Scorer>>,
+    /// Encrypt every table with this key (the spec's `encryption_required`; tables already
+    /// encrypted are written with their own key either way). Never printed.
+    pub encryption: Option<crate::sink::encryption::TableKey>,
     /// Compact the quality table and rewrite its `quality_current` snapshot this often.
     pub maintain_every: Option<Duration>,
     /// Stop once every partition has been read to its end (instead of running until stopped).

@@ -23,6 +23,7 @@ use url::Url;
 
 use super::changelog::{ChangeTable, QualityChanges};
 use super::decode::{ChangeRow, batch_to_changes};
+use super::encryption::{self, TableKey};
 use super::error::SinkError;
 use super::table::{COMMIT_INFO_KEY, create, find_info, schema_difference, writer_properties};
 use crate::location::{StorageOptions, register_object_stores};
@@ -59,6 +60,8 @@ pub struct DeltaSink<T: ChangeTable = QualityChanges> {
     last_info: Option<BTreeMap<String, Value>>,
     /// A commit failed, maybe after landing: re-read the log before the next one.
     stale: bool,
+    /// The table is encrypted: its files are, and their adds carry no column statistics.
+    encrypted: bool,
     kind: PhantomData<T>,
 }
 
@@ -69,6 +72,7 @@ impl<T: ChangeTable> std::fmt::Debug for DeltaSink<T> {
             .field("app_id", &self.app_id)
             .field("version", &self.state.version())
             .field("last_epoch", &self.last_epoch)
+            .field("encrypted", &self.encrypted)
             .finish_non_exhaustive()
     }
 }
@@ -90,6 +94,20 @@ impl<T: ChangeTable> DeltaSink<T> {
         app_id: &str,
         storage: &StorageOptions,
     ) -> Result<DeltaSink<T>, SinkError> {
+        Self::open_with_key(url, app_id, storage, None).await
+    }
+
+    /// [`open_with_storage`](Self::open_with_storage) under `encryption_required` when `key`
+    /// is given: a new table is created encrypted with it, an encrypted table must have been
+    /// encrypted with it, and a plaintext table is refused. Without `key`, an encrypted table
+    /// is written encrypted with its own key (from the keyring or the variable it names) or
+    /// refused: never with plaintext files ([`encryption::writer_key`]).
+    pub async fn open_with_key(
+        url: &str,
+        app_id: &str,
+        storage: &StorageOptions,
+        key: Option<&TableKey>,
+    ) -> Result<DeltaSink<T>, SinkError> {
         register_object_stores();
         let table_url = ensure_table_uri(url).map_err(|source| SinkError::InvalidLocation {
             url: url.to_string(),
@@ -101,9 +119,10 @@ impl<T: ChangeTable> DeltaSink<T> {
             .map_err(open_error)?;
         let fields = T::fields()?;
         if table.version().is_none() {
-            table = create(&table, &table_url, fields.clone(), T::COMMENT).await.map_err(open_error)?;
+            table = create(&table, &table_url, fields.clone(), T::COMMENT, key).await.map_err(open_error)?;
         }
         let state = table.snapshot().map_err(open_error)?.clone();
+        let key = encryption::writer_key(table_url.as_str(), state.metadata().configuration(), key)?;
         let found: Vec<StructField> = state.schema().fields().cloned().collect();
         if let Some(difference) = schema_difference(&fields, &found) {
             return Err(SinkError::SchemaMismatch { url: table_url.to_string(), difference });
@@ -114,7 +133,7 @@ impl<T: ChangeTable> DeltaSink<T> {
         }
         let writer = RecordBatchWriter::for_table(&table)
             .map_err(open_error)?
-            .with_writer_properties(writer_properties()?);
+            .with_writer_properties(writer_properties(key.as_ref())?);
         let mut sink = DeltaSink {
             url: table_url,
             app_id: app_id.to_string(),
@@ -125,6 +144,7 @@ impl<T: ChangeTable> DeltaSink<T> {
             last_epoch: None,
             last_info: None,
             stale: false,
+            encrypted: key.is_some(),
             kind: PhantomData,
         };
         sink.read_position(&table).await?;
@@ -150,6 +170,11 @@ impl<T: ChangeTable> DeltaSink<T> {
     /// The table's URL (local paths are shown as absolute `file://` URLs).
     pub fn table_url(&self) -> &Url {
         &self.url
+    }
+
+    /// Whether the table is encrypted (its data files are Parquet-encrypted).
+    pub fn is_encrypted(&self) -> bool {
+        self.encrypted
     }
 
     /// The application id whose `txn` actions this sink writes.
@@ -194,11 +219,14 @@ impl<T: ChangeTable> DeltaSink<T> {
                 .await
                 .map_err(|source| SinkError::Write { epoch, source: Box::new(source) })?;
         }
-        let adds = self
+        let mut adds = self
             .writer
             .flush()
             .await
             .map_err(|source| SinkError::Write { epoch, source: Box::new(source) })?;
+        if self.encrypted {
+            adds.iter_mut().for_each(encryption::strip_column_stats);
+        }
         let files = adds.len();
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -287,10 +315,12 @@ impl<T: ChangeTable> DeltaSink<T> {
 impl DeltaSink<QualityChanges> {
     /// Reads every row of the table's current files, ordered by epoch. Each file is fetched
     /// whole and decoded with the parquet crate (no DataFusion): Azure Blob does not serve the
-    /// suffix range requests a footer-first reader makes.
+    /// suffix range requests a footer-first reader makes. Encrypted files are decrypted with
+    /// the key their metadata names (keyring or environment).
     pub async fn read_changes(&self) -> Result<Vec<ChangeRow>, SinkError> {
         let read_error = |source| SinkError::Read { url: self.url.to_string(), source: Box::new(source) };
         let store = self.log_store.object_store(None);
+        let options = encryption::read::reader_options()?;
         let mut files = self.state.snapshot().file_views(self.log_store.as_ref(), None);
         let mut out = Vec::new();
         while let Some(file) = files.try_next().await.map_err(read_error)? {
@@ -308,7 +338,7 @@ impl DeltaSink<QualityChanges> {
                 column: path.to_string(),
                 reason: e.to_string(),
             };
-            let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+            let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(bytes, options.clone())
                 .and_then(|b| b.build())
                 .map_err(parquet_error)?;
             for batch in reader {

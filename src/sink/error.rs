@@ -120,9 +120,19 @@ pub enum SinkError {
         /// What is wrong.
         reason: String,
     },
+    /// The table's encryption and the key at hand do not agree (a missing or wrong key, a
+    /// plaintext table under encryption_required).
+    #[error(transparent)]
+    Encryption(Box<super::encryption::EncryptionError>),
     /// A bug in trustflow: an invariant of the sink does not hold.
     #[error("internal error in the Delta sink: {0}")]
     Internal(String),
+}
+
+impl From<super::encryption::EncryptionError> for SinkError {
+    fn from(error: super::encryption::EncryptionError) -> SinkError {
+        SinkError::Encryption(Box::new(error))
+    }
 }
 
 impl SinkError {
@@ -151,6 +161,7 @@ impl SinkError {
             | SinkError::Arrow { .. }
             | SinkError::ConcurrentWriter { .. }
             | SinkError::Decode { .. }
+            | SinkError::Encryption(_)
             | SinkError::Internal(_) => false,
         }
     }

@@ -17,7 +17,8 @@
 //! Modules: [`changelog`] the table-kind trait; [`columns`] defines the quality Delta schema and the Arrow schema derived from it;
 //! [`encode`] turns changes into an Arrow batch and [`decode`] batches back into rows;
 //! [`delta`] is the sink itself and [`table`] creates and checks the table and reads its
-//! log; [`error`] holds [`SinkError`]; [`maintain`] compacts, vacuums, checkpoints,
+//! log; [`encryption`] writes and reads tables encrypted (AES-256-GCM, Parquet modular
+//! encryption) under `encryption_required`; [`error`] holds [`SinkError`]; [`maintain`] compacts, vacuums, checkpoints,
 //! snapshots and expires (retention) tables and reads them at a version or time; [`position`] reads where an app
 //! stands without opening a table for writing.
 //!
@@ -29,6 +30,7 @@ pub mod columns;
 pub mod decode;
 pub mod delta;
 pub mod encode;
+pub mod encryption;
 pub mod error;
 pub mod extra_tables;
 pub mod kafka_out;

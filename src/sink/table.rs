@@ -11,6 +11,7 @@ use futures::TryStreamExt;
 use serde_json::Value;
 use url::Url;
 
+use super::encryption::{self, TableKey};
 use super::error::SinkError;
 
 /// Key of the object this sink adds to every commit's `commitInfo`:
@@ -22,12 +23,15 @@ pub const ROW_GROUP_ROWS: usize = 1 << 20;
 /// Bytes per Parquet row group at most, about Spark's `parquet.block.size` (128 MiB).
 pub const ROW_GROUP_BYTES: usize = 128 << 20;
 
-/// Creates the changelog table, or loads it if another process created it meanwhile.
+/// Creates the changelog table (encrypted with `key`, if given: its configuration records
+/// it), or loads it if another process created it meanwhile (the caller then checks its
+/// encryption).
 pub(crate) async fn create(
     table: &DeltaTable,
     url: &Url,
     fields: Vec<StructField>,
     comment: &str,
+    key: Option<&TableKey>,
 ) -> Result<DeltaTable, DeltaTableError> {
     let name = url.path_segments().and_then(|mut s| s.rfind(|s| !s.is_empty())).unwrap_or("quality");
     let created = table
@@ -35,6 +39,8 @@ pub(crate) async fn create(
         .with_table_name(name)
         .with_comment(comment)
         .with_columns(fields)
+        .with_configuration(key.map(encryption::table_configuration).unwrap_or_default())
+        .with_raise_if_key_not_exists(false)
         .with_save_mode(SaveMode::Ignore)
         .await;
     match created {
@@ -103,14 +109,22 @@ pub(crate) fn schema_difference(expected: &[StructField], found: &[StructField])
     (!differences.is_empty()).then(|| differences.join("; "))
 }
 
-/// Parquet settings: zstd level 1, at most 1 Mi rows or 128 MiB per row group.
+/// Parquet settings: zstd level 1, at most 1 Mi rows or 128 MiB per row group; with `key`,
+/// Parquet modular encryption (AES-256-GCM, [`encryption::file_encryption`]).
 ///
 /// zstd rather than snappy: at level 1 it compresses about as fast as snappy but the files
 /// are markedly smaller (cheaper Blob storage and transfer, faster scans over the network),
-/// and every reader we target (Spark, Databricks, DuckDB, pyarrow) reads it.
-pub(crate) fn writer_properties() -> Result<WriterProperties, SinkError> {
+/// and every reader we target (Spark, Databricks, DuckDB, pyarrow) reads it. The result holds
+/// the key when encrypting: never log it (`WriterProperties`' `Debug` prints it).
+pub(crate) fn writer_properties(key: Option<&TableKey>) -> Result<WriterProperties, SinkError> {
     let level = ZstdLevel::try_new(1).map_err(|e| SinkError::internal(e.to_string()))?;
-    Ok(WriterProperties::builder()
+    let builder = match key {
+        Some(key) => {
+            WriterProperties::builder().with_file_encryption_properties(encryption::file_encryption(key)?)
+        }
+        None => WriterProperties::builder(),
+    };
+    Ok(builder
         .set_compression(Compression::ZSTD(level))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))

@@ -7,6 +7,7 @@ mod batch_mode;
 mod bench;
 mod cluster;
 mod crash;
+mod encryption;
 mod expectations;
 mod fraud_scoring;
 mod fraud_training;

@@ -36,9 +36,13 @@ pub struct GovernancePolicies {
 pub struct DataRetention {
     /// How long data is kept, e.g. `7 years` ([`RetentionPeriod::parse`]).
     pub retention_period: RetentionPeriod,
-    /// Tables must be written encrypted (Parquet modular encryption) or refused.
+    /// Tables must be written encrypted (Parquet modular encryption, AES-256-GCM) or refused.
     #[serde(default)]
     pub encryption_required: bool,
+    /// The environment variable holding the table key (64 hex digits) for
+    /// `encryption_required`. Default: `TRUSTFLOW_ENCRYPTION_KEY`.
+    #[serde(default = "encryption_key_env")]
+    pub encryption_key_env: String,
     /// Every access must leave an audit entry.
     #[serde(default)]
     pub audit_trail_required: bool,
@@ -116,6 +120,18 @@ impl PiiAction {
             PiiAction::Tokenize => "tokenize",
             PiiAction::Clear => "clear",
         }
+    }
+}
+
+fn encryption_key_env() -> String {
+    "TRUSTFLOW_ENCRYPTION_KEY".to_owned()
+}
+
+impl GovernancePolicies {
+    /// The variable holding the table key, when `data_retention.encryption_required` is set.
+    pub fn encryption_key_env(&self) -> Option<&str> {
+        let retention = self.data_retention.as_ref().filter(|r| r.encryption_required)?;
+        Some(retention.encryption_key_env.as_str())
     }
 }
 
@@ -317,6 +333,12 @@ impl GovernancePolicies {
             && let Some(problem) = quality.expectations().iter().find_map(Expectation::problem)
         {
             return Err(PolicyError::invalid("governance_policies.data_quality.validation_rules", problem));
+        }
+        if self.encryption_key_env().is_some_and(|var| var.trim().is_empty()) {
+            return Err(PolicyError::invalid(
+                "governance_policies.data_retention.encryption_key_env",
+                "encryption_required needs the name of the variable that holds the key",
+            ));
         }
         let handling = &self.pii_handling;
         if let Some(unknown) = handling.by_type.keys().find(|name| PiiType::from_name(name).is_none()) {

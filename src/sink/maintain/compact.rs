@@ -20,6 +20,7 @@ use serde_json::json;
 use super::error::MaintainError;
 use super::open::{AsOf, arrow_schema, conform, loaded_version, open};
 use crate::location::StorageOptions;
+use crate::sink::encryption::{self, TableKey};
 use crate::sink::table::{COMMIT_INFO_KEY, writer_properties};
 
 /// What a compaction did.
@@ -89,8 +90,10 @@ pub async fn compact(
         return Ok(outcome);
     }
 
+    // An encrypted table is rewritten encrypted with its own key, or not at all.
+    let key = encryption::writer_key(&name, state.metadata().configuration(), None)?;
     let mut actions = Vec::new();
-    let adds = rewrite(&table, &name, &small, &bins, target, &mut outcome).await?;
+    let adds = rewrite(&table, &name, &small, &bins, target, key.as_ref(), &mut outcome).await?;
     for bin in &bins {
         for view in &small[bin.clone()] {
             outcome.files_removed += 1;
@@ -100,6 +103,9 @@ pub async fn compact(
     }
     for mut add in adds {
         add.data_change = false;
+        if key.is_some() {
+            encryption::strip_column_stats(&mut add);
+        }
         outcome.files_added += 1;
         outcome.bytes_added += u64::try_from(add.size).unwrap_or(0);
         actions.push(Action::Add(add));
@@ -128,11 +134,13 @@ async fn rewrite(
     files: &[LogicalFileView],
     bins: &[Range<usize>],
     target: u64,
+    key: Option<&TableKey>,
     outcome: &mut CompactOutcome,
 ) -> Result<Vec<deltalake::kernel::Add>, MaintainError> {
     let write_error = MaintainError::write("compacting", name);
-    let properties = writer_properties()
+    let properties = writer_properties(key)
         .map_err(|e| MaintainError::write("compacting", name)(DeltaTableError::Generic(e.to_string())))?;
+    let options = encryption::read::reader_options()?;
     let mut writer = match RecordBatchWriter::for_table(table) {
         Ok(writer) => writer.with_writer_properties(properties).with_target_file_size(target),
         Err(error) => return Err(write_error(error)),
@@ -144,10 +152,13 @@ async fn rewrite(
         for bin in bins {
             for view in &files[bin.clone()] {
                 let parquet_error = |e| MaintainError::read(name)(DeltaTableError::Parquet { source: e });
-                let mut batches = ParquetRecordBatchStreamBuilder::new(sized_file(&store, view))
-                    .await
-                    .and_then(|builder| builder.build())
-                    .map_err(parquet_error)?;
+                let mut batches = ParquetRecordBatchStreamBuilder::new_with_options(
+                    sized_file(&store, view),
+                    options.clone(),
+                )
+                .await
+                .and_then(|builder| builder.build())
+                .map_err(parquet_error)?;
                 while let Some(batch) = batches.try_next().await.map_err(parquet_error)? {
                     outcome.rows += batch.num_rows() as u64;
                     writer

@@ -5,6 +5,7 @@ use deltalake::arrow::error::ArrowError;
 use deltalake::kernel::transaction::TransactionError;
 
 use crate::location::LocationError;
+use crate::sink::encryption::EncryptionError;
 use crate::sink::error::delta_is_retryable;
 
 /// What can go wrong compacting, vacuuming, checkpointing, snapshotting, expiring or reading a table.
@@ -148,6 +149,16 @@ pub enum MaintainError {
         #[source]
         source: ArrowError,
     },
+    /// The table is encrypted and its key is missing or wrong, or an encrypted source would
+    /// be written into a plaintext table.
+    #[error(transparent)]
+    Encryption(Box<EncryptionError>),
+}
+
+impl From<EncryptionError> for MaintainError {
+    fn from(error: EncryptionError) -> MaintainError {
+        MaintainError::Encryption(Box::new(error))
+    }
 }
 
 impl MaintainError {
@@ -213,6 +224,7 @@ impl MaintainError {
             | MaintainError::NoTables { .. }
             | MaintainError::SnapshotSchema { .. }
             | MaintainError::Overlap { .. }
+            | MaintainError::Encryption(_)
             | MaintainError::Arrow { .. } => false,
         }
     }

@@ -17,6 +17,7 @@ use url::Url;
 
 use super::error::MaintainError;
 use crate::location::{Location, StorageOptions, register_object_stores};
+use crate::sink::encryption;
 
 /// Which version of a table to read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -199,7 +200,12 @@ pub(crate) async fn read_all(
 
 /// The rows of the loaded version's data files, several files read at once (deltalake's
 /// DataFusion-free reader, which refuses deletion vectors, column mapping and partitions).
+/// An encrypted table needs its key (keyring or environment) and is read decrypting.
 pub(crate) async fn read_stream(table: &DeltaTable, url: &str) -> Result<BatchStream, MaintainError> {
+    let configuration = table.snapshot().map_err(MaintainError::read(url))?.metadata().configuration();
+    if encryption::reader_key(url, configuration)?.is_some() {
+        return encryption::read::table_stream(table).await.map_err(MaintainError::read(url));
+    }
     let reader = ParquetTableReader::try_new(table).await.map_err(|error| match error {
         DeltaTableError::Generic(reason) => MaintainError::Unsupported { url: url.to_owned(), reason },
         error => MaintainError::read(url)(error),

@@ -18,6 +18,7 @@ use super::error::MaintainError;
 use super::open::{AsOf, arrow_schema, conform, loaded_version, open, read_stream, unloaded};
 use crate::location::{Location, StorageOptions};
 use crate::sink::columns::{CHANGE_TYPE, EPOCH};
+use crate::sink::encryption::{self, TableKey};
 use crate::sink::table::{COMMIT_INFO_KEY, create, schema_difference, writer_properties};
 
 /// The `txn` app id of snapshot commits, followed by the changelog table's id (so a
@@ -83,10 +84,13 @@ pub async fn snapshot(
         columns.into_iter().filter(|f| f.name() != CHANGE_TYPE && f.name() != EPOCH).collect();
     let source_version = loaded_version(&table);
     let app_id = format!("{SNAPSHOT_APP_PREFIX}{}", state.metadata().id());
+    // An encrypted changelog gets an encrypted snapshot, with its key.
+    let source_key = encryption::reader_key(&source, state.metadata().configuration())?;
 
-    let target = open_or_create(&destination, storage, data.clone(), &source).await?;
+    let target = open_or_create(&destination, storage, data.clone(), &source, source_key.as_ref()).await?;
     let name = destination.to_string();
     let target_state = target.snapshot().map_err(MaintainError::read(&name))?.clone();
+    let key = encryption::writer_key(&name, target_state.metadata().configuration(), source_key.as_ref())?;
     let found: Vec<StructField> = target_state.schema().fields().cloned().collect();
     if let Some(difference) = schema_difference(&data, &found) {
         return Err(MaintainError::SnapshotSchema { url: name, difference });
@@ -121,8 +125,8 @@ pub async fn snapshot(
     let rows = consolidator.finish(BATCH_ROWS)?;
 
     let write_error = || MaintainError::write("writing the snapshot", &name);
-    let properties =
-        writer_properties().map_err(|e| write_error()(DeltaTableError::Generic(e.to_string())))?;
+    let properties = writer_properties(key.as_ref())
+        .map_err(|e| write_error()(DeltaTableError::Generic(e.to_string())))?;
     let target_size = target_state.table_config().target_file_size().get();
     let mut writer = RecordBatchWriter::for_table(&target)
         .map_err(write_error())?
@@ -134,7 +138,10 @@ pub async fn snapshot(
             return Err(write_error()(error));
         }
     }
-    let adds = writer.flush().await.map_err(write_error())?;
+    let mut adds = writer.flush().await.map_err(write_error())?;
+    if key.is_some() {
+        adds.iter_mut().for_each(encryption::strip_column_stats);
+    }
     let mut actions = Vec::new();
     let mut files = target_state.snapshot().file_views(log_store.as_ref(), None);
     while let Some(file) = files.try_next().await.map_err(MaintainError::read(&name))? {
@@ -168,12 +175,14 @@ pub async fn snapshot(
     Ok(outcome)
 }
 
-/// The snapshot table, loaded, or created with the data columns if nothing is there.
+/// The snapshot table, loaded, or created with the data columns (encrypted with `key`, if
+/// given) if nothing is there.
 async fn open_or_create(
     location: &Location,
     storage: &StorageOptions,
     fields: Vec<StructField>,
     source: &str,
+    key: Option<&TableKey>,
 ) -> Result<DeltaTable, MaintainError> {
     let name = location.to_string();
     if let Some(mut table) = unloaded(location, storage).await? {
@@ -188,7 +197,7 @@ async fn open_or_create(
         "trustflow snapshot: the current state (inserts minus deletes) of the changelog {source}, \
          rewritten whole by each snapshot commit"
     );
-    create(&table, &url, fields, &comment).await.map_err(MaintainError::write("creating", &name))
+    create(&table, &url, fields, &comment, key).await.map_err(MaintainError::write("creating", &name))
 }
 
 /// The row count the snapshot table's newest commit recorded, if it is a snapshot commit.
