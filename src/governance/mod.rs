@@ -21,8 +21,8 @@
 pub mod bench;
 pub mod classify;
 pub mod compliance;
-pub mod govern;
 pub mod eval;
+pub mod govern;
 pub mod operator;
 pub mod pii;
 pub mod policy;

@@ -250,6 +250,17 @@ fn quality_columns() -> Vec<(&'static str, Vec<FieldUse>)> {
     columns.push(("quality_score", checks_union("counted when its check passes", Transformation, true)));
     columns.push(("fraud_score", fraud(Transformation, true)));
     columns.push(("risk_category", fraud(Transformation, true)));
+    // Governance reads every string (and the amount, for FINANCIAL and the sensitivity score).
+    let scanned = || {
+        let mut uses: Vec<FieldUse> = [TRANSACTION_ID, USER_ID, CURRENCY, METADATA]
+            .into_iter()
+            .map(|field| at(field, Transformation, "scanned for personal data", true))
+            .collect();
+        uses.push(at(AMOUNT, Transformation, "financial, large amount", true));
+        uses
+    };
+    columns.push(("classification", scanned()));
+    columns.push(("pii_fields", scanned()));
     columns
 }
 
@@ -352,7 +363,17 @@ mod tests {
                 }
             }
             for column in &columns {
-                let exempt = column.starts_with('_') || column == "model_version";
+                // The model's version and the source position come from no input field.
+                let exempt = column.starts_with('_')
+                    || [
+                        "model_version",
+                        "source_topic",
+                        "source_partition",
+                        "source_offset",
+                        "schema_id",
+                        "lineage",
+                    ]
+                    .contains(&column.as_str());
                 assert_eq!(with_lineage.contains(column.as_str()), !exempt, "{kind:?}: {column}");
             }
         }

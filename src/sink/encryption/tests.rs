@@ -150,6 +150,7 @@ fn verdict(id: &str, amount: &str) -> QualityRow {
             currency: Some("EUR".into()),
             metadata: Some(BTreeMap::from([("note".to_owned(), format!("{id}-note"))]).into()),
             user_id: Some("u1".into()),
+            origin: None,
         },
         transaction_id_complete: true,
         user_id_complete: true,
@@ -163,6 +164,7 @@ fn verdict(id: &str, amount: &str) -> QualityRow {
         consistent: true,
         unique: true,
         fraud: None,
+        governance: None,
     }
 }
 

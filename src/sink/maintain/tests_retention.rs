@@ -241,7 +241,7 @@ async fn issue_7_retention_refuses_other_tables_and_finds_a_roots_tables() {
     std::fs::create_dir(&other).unwrap();
     let url = deltalake::ensure_table_uri(other.to_str().unwrap()).unwrap();
     let table = deltalake::DeltaTable::try_from_url(url.clone()).await.unwrap();
-    crate::sink::table::create(&table, &url, crate::sink::delta_fields().unwrap(), "someone else's")
+    crate::sink::table::create(&table, &url, crate::sink::delta_fields().unwrap(), "someone else's", None)
         .await
         .unwrap();
     let error = expire(other.to_str().unwrap(), &local(), &options("1d", false)).await.unwrap_err();
