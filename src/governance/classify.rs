@@ -94,17 +94,28 @@ impl Classification {
     /// The tags, as the reference design names them: `PII` (if any), `FINANCIAL` (if so),
     /// `SENSITIVITY_<level>`, then the compliance tags (`GDPR`, `PCI-DSS`, `SOX`).
     pub fn tags(&self) -> Vec<&'static str> {
-        let mut tags = Vec::with_capacity(3 + self.compliance.len());
-        if self.pii {
-            tags.push("PII");
-        }
-        if self.financial {
-            tags.push("FINANCIAL");
-        }
-        tags.push(self.sensitivity.tag());
-        tags.extend(self.compliance.iter().map(|c| c.tag()));
-        tags
+        tags(self.pii, self.financial, self.sensitivity, &self.compliance)
     }
+}
+
+/// The reference design's tags of a classification: `PII` (if any), `FINANCIAL` (if so),
+/// `SENSITIVITY_<level>`, then the compliance tags.
+pub fn tags(
+    pii: bool,
+    financial: bool,
+    sensitivity: Sensitivity,
+    compliance: &[Compliance],
+) -> Vec<&'static str> {
+    let mut tags = Vec::with_capacity(3 + compliance.len());
+    if pii {
+        tags.push("PII");
+    }
+    if financial {
+        tags.push("FINANCIAL");
+    }
+    tags.push(sensitivity.tag());
+    tags.extend(compliance.iter().map(|c| c.tag()));
+    tags
 }
 
 impl fmt::Display for Classification {

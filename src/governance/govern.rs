@@ -48,16 +48,7 @@ impl Label {
     /// The reference design's tags: `PII`, `FINANCIAL`, `SENSITIVITY_<level>`, `GDPR`,
     /// `PCI-DSS`, `SOX` (those that hold, in that order).
     pub fn tags(&self) -> Vec<&'static str> {
-        let mut tags = Vec::with_capacity(3 + self.compliance.len());
-        if self.pii {
-            tags.push("PII");
-        }
-        if self.financial {
-            tags.push("FINANCIAL");
-        }
-        tags.push(self.sensitivity.tag());
-        tags.extend(self.compliance.iter().map(|c| c.tag()));
-        tags
+        super::classify::tags(self.pii, self.financial, self.sensitivity, &self.compliance)
     }
 }
 
