@@ -329,6 +329,18 @@ fn run(plan: RunPlan) -> anyhow::Result<()> {
             None
         }
     };
+    let lineage = match &plan.spec.sink.lineage {
+        Some(target) => {
+            let emitter = trustflow::lineage::LineageEmitter::from_target(target)
+                .map_err(|e| trustflow::cli::PlanError::new(format!("--lineage: {e}")))?;
+            let emitter = match std::env::var("OPENLINEAGE_API_KEY") {
+                Ok(token) if !token.is_empty() => emitter.with_bearer_token(token),
+                _ => emitter,
+            };
+            Some(Arc::new(emitter))
+        }
+        None => None,
+    };
     let config = PipelineConfig {
         kafka: KafkaSettings {
             brokers: plan.brokers.clone().unwrap_or_default(),
@@ -346,6 +358,7 @@ fn run(plan: RunPlan) -> anyhow::Result<()> {
         now_ms: plan.now_ms,
         horizon: plan.horizon,
         maintain_every: plan.maintain_every,
+        lineage,
         encryption: plan.encryption.clone(),
         scorer,
         governor: Arc::new(trustflow::governance::Governor::from_env(

@@ -94,6 +94,7 @@ pub fn pipeline_config(
         now_ms: config.now_ms,
         horizon: None,
         maintain_every: None,
+        lineage: None,
         scorer: None,
         governor: fixture.governor.clone(),
         encryption: None,

@@ -167,6 +167,14 @@ pub struct RunArgs {
     /// across crashes. JSON change records keyed by transactionId (docs/kafka-output.md).
     #[arg(long, value_name = "NAME")]
     pub output_topic: Option<String>,
+    /// Report the run as OpenLineage events (spec 2-0-2): START, one RUNNING per committed
+    /// epoch (source offsets, each table's new Delta version and row counts, schemas and
+    /// column lineage), then COMPLETE or FAIL. TARGET is a file (JSON lines, appended) or an
+    /// http(s):// endpoint (`http://marquez:5000` posts to /api/v1/lineage; a bearer token
+    /// from OPENLINEAGE_API_KEY). An event that cannot be delivered is logged and counted,
+    /// never fails the run. Default: the spec's `sink.lineage`, else none.
+    #[arg(long, value_name = "FILE|URL", env = "OPENLINEAGE_URL")]
+    pub lineage: Option<String>,
     /// The pipeline's identity in the table's transaction log.
     #[arg(long, value_name = "ID")]
     pub app_id: Option<String>,

@@ -99,6 +99,9 @@ impl RunPlan {
             spec.sink.topic = args.output_topic;
         }
         set(&mut spec.app_id, args.app_id);
+        if args.lineage.is_some() {
+            spec.sink.lineage = args.lineage;
+        }
         if let Some(ms) = args.epoch_ms {
             spec.epoch_ms = ms;
         }

@@ -79,6 +79,10 @@ pub struct SinkSpec {
     /// Kafka transaction per epoch). Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,
+    /// Where each committed epoch is reported as an OpenLineage run event: a JSON-lines file
+    /// or an `http(s)://` endpoint (`docs/lineage.md`). Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<String>,
 }
 
 /// A spec that could not be read or understood.

@@ -9,6 +9,7 @@ use tokio::runtime::Runtime;
 
 use super::PipelineConfig;
 use super::error::PipelineError;
+use super::lineage_report::{Committed, LineageReport, SharedReport};
 use super::memory::{Retained, StateStats};
 use super::resume::{ModelId, Position, Resume, commit_info};
 use super::summary::{SideTableStats, TableStats};
@@ -16,6 +17,7 @@ use super::worker::REPLAY_INTERRUPTED;
 use crate::dataflow::horizon::LateEvent;
 use crate::dataflow::quality::QualityRow;
 use crate::dataflow::windows::WindowMetrics;
+use crate::lineage::{TableCommit, TableKind};
 use crate::location::{Location, StorageOptions};
 use crate::sink::maintain;
 use crate::sink::{
@@ -199,6 +201,8 @@ pub struct Committer {
     pub state: StateStats,
     retained: Retained,
     last_progress: Instant,
+    /// Where each committed epoch is reported as an OpenLineage event, if anywhere.
+    lineage: Option<SharedReport>,
 }
 
 fn open<T: ChangeTable>(
@@ -294,7 +298,27 @@ impl Committer {
             state: StateStats::starting_now(),
             retained,
             last_progress: Instant::now(),
+            lineage: None,
         })
+    }
+
+    /// Reports this run's commits to `config.lineage`, if it names a target: sends START now,
+    /// and leaves the reporter in `slot` for the run to send COMPLETE or FAIL at its end.
+    pub fn report_lineage(
+        &mut self,
+        config: &PipelineConfig,
+        tables: &TablePaths,
+        with_late: bool,
+        slot: &SharedReport,
+    ) -> Result<(), PipelineError> {
+        let Some(emitter) = &config.lineage else { return Ok(()) };
+        let mut report =
+            LineageReport::new(emitter.clone(), config, tables, with_late, self.position.offsets.clone())?;
+        report.start();
+        tracing::info!(target = %report.stats.target, run_id = %report.stats.run_id, "sending OpenLineage events");
+        *slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(report);
+        self.lineage = Some(slot.clone());
+        Ok(())
     }
 
     /// Commits every epoch that all outputs have passed, oldest first. Each epoch that read
@@ -331,6 +355,7 @@ impl Committer {
                 }
             }
             let side_changes = !quarantine.is_empty() || !windows.is_empty() || !late.is_empty();
+            let mut committed = Vec::new();
             if missing(&self.quality, epoch)
                 && (!quality.is_empty() || side_changes || offsets != self.position.offsets)
             {
@@ -341,6 +366,10 @@ impl Committer {
                 let outcome =
                     self.runtime.block_on(self.quality.commit_epoch_with_info(epoch, &quality, info))?;
                 self.stats.record(outcome.version, outcome.rows, &quality);
+                committed.push(Committed {
+                    kind: TableKind::Quality,
+                    commit: TableCommit::of(outcome.version, &quality),
+                });
                 self.position = current;
             }
             for (((name, passed), verdicts), diff) in outcomes {
@@ -351,14 +380,24 @@ impl Committer {
             if !quarantine.is_empty() && missing(&self.quarantine, epoch) {
                 let outcome = self.runtime.block_on(self.quarantine.commit_epoch(epoch, &quarantine))?;
                 self.stats.quarantine.record(outcome.version, outcome.rows, &quarantine);
+                let commit = TableCommit::of(outcome.version, &quarantine);
+                committed.push(Committed { kind: TableKind::Quarantine, commit });
             }
             if !windows.is_empty() && missing(&self.windows, epoch) {
                 let outcome = self.runtime.block_on(self.windows.commit_epoch(epoch, &windows))?;
                 self.stats.windows.record(outcome.version, outcome.rows, &windows);
+                committed.push(Committed {
+                    kind: TableKind::Windows,
+                    commit: TableCommit::of(outcome.version, &windows),
+                });
             }
             if let Some(sink) = self.late.as_mut().filter(|s| !late.is_empty() && missing(s, epoch)) {
                 let outcome = self.runtime.block_on(sink.commit_epoch(epoch, &late))?;
                 self.stats.late.record(outcome.version, outcome.rows, &late);
+                committed.push(Committed {
+                    kind: TableKind::Late,
+                    commit: TableCommit::of(outcome.version, &late),
+                });
                 for (event, diff) in &late {
                     *self.stats.late_by_reason.entry(event.reason.as_str()).or_default() += *diff as i64;
                 }
@@ -372,6 +411,12 @@ impl Committer {
                 self.stats.published += outcome.records;
             }
             self.stats.dropped += dropped.iter().map(|(_, d)| *d as i64).sum::<i64>();
+            if let Some(slot) = self.lineage.as_ref().filter(|_| !committed.is_empty()) {
+                let mut report = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                if let Some(report) = report.as_mut() {
+                    report.epoch(epoch, &self.position.offsets, &committed);
+                }
+            }
             self.state.sample(self.retained.get());
             self.maintain(false)?;
             tracing::debug!(epoch, rows = quality.len(), "committed epoch");

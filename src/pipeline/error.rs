@@ -24,6 +24,9 @@ pub enum PipelineError {
     /// registry is unavailable); it was not dead-lettered.
     #[error("cannot decode: {0}")]
     Codec(#[source] crate::codec::CodecError),
+    /// The run's datasets cannot be named for its OpenLineage events.
+    #[error("lineage: {0}")]
+    Lineage(#[from] crate::lineage::LineageError),
     /// The schema registry could not be loaded or asked.
     #[error(transparent)]
     Registry(#[from] RegistryError),
@@ -130,6 +133,7 @@ impl PipelineError {
             | PipelineError::ConcurrentRun { .. }
             | PipelineError::ExpectationFailed { .. }
             | PipelineError::ScoringWithHorizon
+            | PipelineError::Lineage(_)
             | PipelineError::Cluster(_)
             | PipelineError::Runtime(_)
             | PipelineError::WorkerPanicked { .. } => false,

@@ -13,6 +13,7 @@
 
 mod commit;
 mod error;
+mod lineage_report;
 mod memory;
 pub mod resume;
 mod summary;
@@ -24,6 +25,7 @@ use std::time::{Duration, Instant};
 
 pub use commit::TablePaths;
 pub use error::PipelineError;
+pub use lineage_report::{JOB_NAMESPACE, LineageStats};
 pub use memory::{StateStats, resident_bytes};
 pub use summary::{RunSummary, SideTableStats, TableStats};
 
@@ -68,6 +70,8 @@ pub struct PipelineConfig {
     /// Encrypt every table with this key (the spec's `encryption_required`; tables already
     /// encrypted are written with their own key either way). Never printed.
     pub encryption: Option<crate::sink::encryption::TableKey>,
+    /// Where each committed epoch's OpenLineage run event goes (`None`: no events).
+    pub lineage: Option<Arc<crate::lineage::LineageEmitter>>,
     /// Compact the quality table and rewrite its `quality_current` snapshot this often.
     pub maintain_every: Option<Duration>,
     /// Stop once every partition has been read to its end (instead of running until stopped).
@@ -90,11 +94,15 @@ pub fn run(config: PipelineConfig, timely: timely::Config) -> Result<RunSummary,
     let totals = shared.clone();
     let retained = memory::Retained::default();
     let resume = resume_point(&config)?.map(Arc::new);
+    // Worker 0's committer puts its lineage reporter here; the run's last event is sent below,
+    // once every worker of the process has stopped.
+    let lineage: lineage_report::SharedReport = Arc::default();
+    let report = lineage.clone();
     if let Some(resume) = &resume {
         tracing::info!(epoch = resume.last.epoch, offsets = ?resume.last.offsets, "resuming after the last committed epoch");
     }
     let guards = timely::execute(timely, move |worker| {
-        worker::run_worker(worker, &config, &totals, retained.clone(), resume.as_deref())
+        worker::run_worker(worker, &config, &totals, retained.clone(), resume.as_deref(), &report)
     })
     .map_err(PipelineError::Cluster)?;
     let mut first_error = None;
@@ -109,10 +117,16 @@ pub fn run(config: PipelineConfig, timely: timely::Config) -> Result<RunSummary,
             }
         }
     }
+    let report = lineage.lock().ok().and_then(|mut slot| slot.take());
+    let lineage_stats = report.map(|mut report| {
+        report.finish(first_error.as_ref().map(|e| e as &(dyn std::error::Error + 'static)));
+        report.stats
+    });
     if let Some(e) = first_error {
         return Err(e);
     }
     let mut summary = shared.lock().map(|s| s.clone()).unwrap_or_default();
+    summary.lineage = lineage_stats;
     summary.elapsed = started.elapsed();
     Ok(summary)
 }

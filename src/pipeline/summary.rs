@@ -133,6 +133,8 @@ pub struct RunSummary {
     /// The run stopped before it had replayed to the committed position, so it committed
     /// nothing.
     pub replay_interrupted: bool,
+    /// The OpenLineage events this process sent (it hosts worker 0 and has a target).
+    pub lineage: Option<super::LineageStats>,
 }
 
 impl RunSummary {
@@ -236,6 +238,20 @@ impl fmt::Display for RunSummary {
             for (name, outcome) in &table.expectations {
                 writeln!(f, "  {name:<28} {} / {}", outcome.passed, outcome.failed)?;
             }
+        }
+        if let Some(lineage) = &self.lineage {
+            writeln!(
+                f,
+                "lineage        {} OpenLineage events to {} (run {}){}",
+                lineage.sent,
+                lineage.target,
+                lineage.run_id,
+                if lineage.failed > 0 {
+                    format!(", {} not delivered (see the log)", lineage.failed)
+                } else {
+                    String::new()
+                }
+            )?;
         }
         if let Some(state) = &self.state {
             let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);

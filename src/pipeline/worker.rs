@@ -18,6 +18,7 @@ use timely::worker::Worker;
 use super::PipelineConfig;
 use super::commit::{Committer, Outputs, Pending, TablePaths};
 use super::error::PipelineError;
+use super::lineage_report::SharedReport;
 use super::memory::Retained;
 use super::resume::Resume;
 use super::summary::RunSummary;
@@ -60,6 +61,7 @@ pub(super) fn run_worker(
     totals: &Mutex<RunSummary>,
     retained: Retained,
     resume: Option<&Resume>,
+    lineage: &SharedReport,
 ) -> Result<(), PipelineError> {
     let index = worker.index();
     let peers = worker.peers();
@@ -80,7 +82,10 @@ pub(super) fn run_worker(
     let mut committer = if index == 0 {
         let tables = TablePaths::under(&config.output);
         let with_late = config.horizon.is_some();
-        Some(Committer::open(&tables, config, partitions.len(), with_late, retained.clone(), resume)?)
+        let mut committer =
+            Committer::open(&tables, config, partitions.len(), with_late, retained.clone(), resume)?;
+        committer.report_lineage(config, &tables, with_late, lineage)?;
+        Some(committer)
     } else {
         None
     };

@@ -18,6 +18,7 @@ mod kafka_output_support;
 mod kafka_pipeline;
 mod maintenance;
 mod openlineage;
+mod openlineage_run;
 mod pii_eval;
 mod quality_graph;
 mod retention;

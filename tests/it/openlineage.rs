@@ -33,7 +33,8 @@ fn lineage_python() -> &'static str {
     })
 }
 
-fn validate(events: &Path) -> Output {
+/// Runs `scripts/lineage/validate.py` over a file of events.
+pub fn validate(events: &Path) -> Output {
     Command::new(lineage_python())
         .arg(root().join("scripts/lineage/validate.py"))
         .arg(events)
