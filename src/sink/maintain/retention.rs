@@ -10,6 +10,7 @@ use deltalake::kernel::transaction::{CommitBuilder, CommitProperties, TableRefer
 use deltalake::kernel::{Action, Add, LogicalFileView};
 use deltalake::logstore::object_store::{ObjectStore, ObjectStoreExt};
 use deltalake::parquet::arrow::ProjectionMask;
+use deltalake::parquet::arrow::arrow_reader::ArrowReaderOptions;
 use deltalake::parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 use deltalake::protocol::DeltaOperation;
 use deltalake::table::config::TablePropertiesExt;
@@ -24,6 +25,7 @@ use super::error::MaintainError;
 use super::open::{AsOf, arrow_schema, conform, loaded_version, open, rfc3339, unloaded};
 use crate::governance::policy::RetentionPeriod;
 use crate::location::{Location, StorageOptions, object_store};
+use crate::sink::encryption::{self, TableKey};
 use crate::sink::table::{COMMIT_INFO_KEY, writer_properties};
 
 /// The event-time columns retention judges rows by, in order of preference: a window
@@ -199,13 +201,9 @@ pub async fn expire(
     if !state.metadata().partition_columns().is_empty() {
         return Err(MaintainError::Unsupported { url: name, reason: "partitioned tables".into() });
     }
-    // Not yet: retention reads and rewrites files with its own reader, which does not decrypt.
-    if state.metadata().configuration().keys().any(|k| k.starts_with("trustflow.encryption")) {
-        return Err(MaintainError::Unsupported {
-            url: name,
-            reason: "encrypted tables (encryption_required); retention cannot rewrite them yet".into(),
-        });
-    }
+    // An encrypted table is read with its key and rewritten encrypted with it, or not at all
+    // (its files carry no column statistics, so each is read).
+    let key = encryption::writer_key(&name, state.metadata().configuration(), None)?;
     let schema = arrow_schema(&table, &name)?;
     let column = event_time_column(&schema)
         .map_err(|reason| MaintainError::NoEventTime { url: name.clone(), reason })?;
@@ -228,6 +226,7 @@ pub async fn expire(
     let store = log_store.object_store(None);
     let mut remove: Vec<LogicalFileView> = Vec::new();
     let mut rewrite: Vec<LogicalFileView> = Vec::new();
+    let reader = encryption::read::reader_options()?;
     let mut views = state.snapshot().file_views(log_store.as_ref(), None);
     while let Some(view) = views.try_next().await.map_err(MaintainError::read(&name))? {
         if view.deletion_vector_descriptor().is_some() {
@@ -243,7 +242,7 @@ pub async fn expire(
             ByStats::Read => {
                 outcome.files_read += 1;
                 let (expired, rows) =
-                    count_expired(&store, &view, column, options).await.map_err(|e| e.at(&name))?;
+                    count_expired(&store, &view, column, options, &reader).await.map_err(|e| e.at(&name))?;
                 outcome.rows_deleted += expired;
                 if expired == rows {
                     remove.push(view);
@@ -271,7 +270,11 @@ pub async fn expire(
         return Ok(outcome);
     }
 
-    let adds = copy_kept(&table, &name, &schema, &rewrite, column, options, &mut outcome).await?;
+    let kept = Kept { schema: &schema, column, key: key.as_ref(), reader: &reader };
+    let mut adds = copy_kept(&table, &name, &rewrite, &kept, options, &mut outcome).await?;
+    if key.is_some() {
+        adds.iter_mut().for_each(encryption::strip_column_stats);
+    }
     let mut actions: Vec<Action> =
         remove.iter().chain(&rewrite).map(|view| Action::Remove(view.remove_action(true))).collect();
     outcome.files_added = adds.len();
@@ -320,10 +323,12 @@ async fn count_expired(
     view: &LogicalFileView,
     column: &str,
     options: &RetentionOptions,
+    reader: &ArrowReaderOptions,
 ) -> Result<(u64, u64), MaintainError> {
     let parquet_error = |e| MaintainError::read("")(DeltaTableError::Parquet { source: e });
-    let builder =
-        ParquetRecordBatchStreamBuilder::new(sized_file(store, view)).await.map_err(parquet_error)?;
+    let builder = ParquetRecordBatchStreamBuilder::new_with_options(sized_file(store, view), reader.clone())
+        .await
+        .map_err(parquet_error)?;
     let Ok(index) = builder.schema().index_of(column) else {
         // A file written before the column existed holds no event time: nothing expires.
         let rows = builder.metadata().file_metadata().num_rows();
@@ -340,21 +345,30 @@ async fn count_expired(
     Ok((expired, rows))
 }
 
+/// How kept rows are read and written back: the table's schema, its event-time column, its
+/// key (encrypted tables) and the (decrypting) reader options.
+struct Kept<'a> {
+    schema: &'a SchemaRef,
+    column: &'a str,
+    key: Option<&'a TableKey>,
+    reader: &'a ArrowReaderOptions,
+}
+
 /// Writes the kept rows of `files` (read whole, filtered) to new files of the table.
 async fn copy_kept(
     table: &DeltaTable,
     name: &str,
-    schema: &SchemaRef,
     files: &[LogicalFileView],
-    column: &str,
+    kept: &Kept<'_>,
     options: &RetentionOptions,
     outcome: &mut RetentionOutcome,
 ) -> Result<Vec<Add>, MaintainError> {
     if files.is_empty() {
         return Ok(Vec::new());
     }
+    let Kept { schema, column, key, reader } = *kept;
     let action = "deleting expired rows of";
-    let properties = writer_properties(None)
+    let properties = writer_properties(key)
         .map_err(|e| MaintainError::write(action, name)(DeltaTableError::Generic(e.to_string())))?;
     let target = table.snapshot().map_err(MaintainError::read(name))?.table_config().target_file_size().get();
     let mut writer = RecordBatchWriter::for_table(table)
@@ -366,7 +380,7 @@ async fn copy_kept(
         for view in files {
             tracing::info!(table = %name, file = %view.path(), "retention: rewriting a file without its expired rows");
             let parquet_error = |e| MaintainError::read(name)(DeltaTableError::Parquet { source: e });
-            let mut batches = ParquetRecordBatchStreamBuilder::new(sized_file(&store, view))
+            let mut batches = ParquetRecordBatchStreamBuilder::new_with_options(sized_file(&store, view), reader.clone())
                 .await
                 .and_then(|builder| builder.build())
                 .map_err(parquet_error)?;
