@@ -152,7 +152,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "ID")]
     pub group: Option<String>,
     /// Output root: the Delta tables quality, quarantine and quality_windows are created under
-    /// it. A local path or an Azure Blob URL (az://CONTAINER/PATH, abfss://...).
+    /// it (also late_events with --horizon, quality_current with --maintain-every). A local
+    /// path or an Azure Blob URL (az://CONTAINER/PATH, abfss://...).
     ///
     /// URLs: az://CONTAINER/PATH, or abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/PATH (also
     /// abfs://, azure://, adl://). Azure credentials come from the environment, never from the

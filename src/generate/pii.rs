@@ -41,6 +41,26 @@ pub struct PlantedPii {
     pub key: &'static str,
 }
 
+/// The metadata keys personal data of `kind` is planted under.
+pub fn planted_keys(kind: PiiType) -> &'static [&'static str] {
+    match kind {
+        PiiType::Email => &["email", "customer_email", "contact"],
+        PiiType::Phone => &["phone", "mobile", "contact_phone"],
+        PiiType::PaymentCard => &["card_number", "pan", "cc"],
+        PiiType::Iban => &["iban", "beneficiary_iban", "payout_account"],
+        PiiType::UsSsn => &["ssn", "social_security_number"],
+        PiiType::IpAddress => &["client_ip", "ip_address", "remote_addr"],
+        PiiType::DateOfBirth => &["dob", "date_of_birth", "birth_date"],
+        PiiType::PersonName => &["customer_name", "cardholder", "full_name"],
+        PiiType::Address => &["billing_address", "street", "shipping_address"],
+    }
+}
+
+/// Whether `key` is a metadata key personal data is planted under.
+pub fn is_planted_key(key: &str) -> bool {
+    PiiType::ALL.iter().any(|kind| planted_keys(*kind).contains(&key))
+}
+
 /// Plants a PII entry into about `rate` of the transactions, on its own seeded stream.
 pub struct PiiPlanter {
     rng: StdRng,
@@ -59,17 +79,7 @@ impl PiiPlanter {
             return None;
         }
         let kind = PiiType::ALL[self.rng.random_range(0..PiiType::ALL.len())];
-        let keys: &[&'static str] = match kind {
-            PiiType::Email => &["email", "customer_email", "contact"],
-            PiiType::Phone => &["phone", "mobile", "contact_phone"],
-            PiiType::PaymentCard => &["card_number", "pan", "cc"],
-            PiiType::Iban => &["iban", "beneficiary_iban", "payout_account"],
-            PiiType::UsSsn => &["ssn", "social_security_number"],
-            PiiType::IpAddress => &["client_ip", "ip_address", "remote_addr"],
-            PiiType::DateOfBirth => &["dob", "date_of_birth", "birth_date"],
-            PiiType::PersonName => &["customer_name", "cardholder", "full_name"],
-            PiiType::Address => &["billing_address", "street", "shipping_address"],
-        };
+        let keys = planted_keys(kind);
         let key = keys[self.rng.random_range(0..keys.len())];
         let value = self.value(kind);
         Some((PlantedPii { kind, key }, value))

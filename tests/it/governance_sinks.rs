@@ -8,42 +8,13 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use trustflow::codec::Decoder;
 use trustflow::codec::registry::LocalRegistry;
+use trustflow::generate::pii::is_planted_key;
 use trustflow::record::Record;
 
 use crate::kafka_output_support::for_each_record;
 use crate::support::{kafka, read_delta, read_jsonl, trustflow, unique};
 
 const NOW: &str = "1767225600000";
-
-/// The metadata keys `generate --pii-rate` plants personal data under (`generate::pii`).
-const PLANTED_KEYS: [&str; 26] = [
-    "email",
-    "customer_email",
-    "contact",
-    "phone",
-    "mobile",
-    "contact_phone",
-    "card_number",
-    "pan",
-    "cc",
-    "iban",
-    "beneficiary_iban",
-    "payout_account",
-    "ssn",
-    "social_security_number",
-    "client_ip",
-    "ip_address",
-    "remote_addr",
-    "dob",
-    "date_of_birth",
-    "birth_date",
-    "customer_name",
-    "cardholder",
-    "full_name",
-    "billing_address",
-    "street",
-    "shipping_address",
-];
 
 /// A spec whose currency expectation quarantines (so the quarantine table gets rows) and
 /// whose `pii_handling` default is `action`.
@@ -142,11 +113,11 @@ fn issue_7_no_clear_text_pii_in_any_sink_unless_the_policy_allows_it() {
     let planted: BTreeSet<String> = events
         .iter()
         .filter_map(|t| t.metadata.as_ref())
-        .flat_map(|m| m.iter().filter(|(k, _)| PLANTED_KEYS.contains(&k.as_str())).map(|(_, v)| v.clone()))
+        .flat_map(|m| m.iter().filter(|(k, _)| is_planted_key(k)).map(|(_, v)| v.clone()))
         .collect();
     let planted_rows = events
         .iter()
-        .filter(|t| t.metadata.as_ref().is_some_and(|m| m.keys().any(|k| PLANTED_KEYS.contains(&k.as_str()))))
+        .filter(|t| t.metadata.as_ref().is_some_and(|m| m.keys().any(|k| is_planted_key(k))))
         .count();
     assert!(planted.len() > 1_000, "the generator planted {} values", planted.len());
 
