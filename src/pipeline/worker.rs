@@ -37,6 +37,10 @@ use crate::source::{DeadLetters, KafkaReader, partitions_for_worker};
 const POLL_BATCH: usize = 8_192;
 /// Epochs that may be in flight before the reader waits for the graph to catch up.
 const MAX_EPOCHS_IN_FLIGHT: u64 = 4;
+/// Records one worker may read into an epoch that cannot close yet (the graph is still busy
+/// with the ones before it) before it stops reading until the graph catches up: bounds the
+/// memory an open epoch takes under a backlog.
+const MAX_OPEN_EPOCH_RECORDS: u64 = 1 << 20;
 /// How long a worker that waits for the graph (backpressure, the end of a run) may sleep
 /// when it has nothing to do; messages from other workers wake it earlier. Stepping without
 /// parking spun a core that the other worker and the broker need.
@@ -164,10 +168,12 @@ pub(super) fn run_worker(
     // Per partition, the offset after the last record read, and whether it moved this epoch.
     let mut next_offsets: BTreeMap<i32, (i64, bool)> = BTreeMap::new();
     let mut epoch_started = Instant::now();
+    let mut epoch_records: u64 = 0;
     while !reader.finished() && !config.stop.load(Ordering::Relaxed) {
         let mut failure = None;
         reader.poll_batch(POLL_BATCH, Duration::from_millis(2), |message| {
             counters.events += 1;
+            epoch_records += 1;
             next_offsets.insert(message.partition, (message.offset + 1, true));
             let at = match resume.and_then(|r| r.replay_epoch(message.partition, message.offset)) {
                 Some(at) => {
@@ -247,7 +253,12 @@ pub(super) fn run_worker(
             advance_inputs(&mut input, &mut marks_input, &mut positions_input, epoch);
             epoch_started = Instant::now();
         }
-        if replaying.is_empty() && epoch_started.elapsed() >= config.epoch {
+        // An epoch closes once it is due and the graph has finished every epoch before it.
+        // Under a backlog the open epoch therefore grows while the graph works, and the
+        // epochs' size follows the graph's speed: each epoch costs work proportional to the
+        // state it touches, so fewer, larger epochs read a backlog faster. A graph that keeps
+        // up sees no difference: its epochs close on time.
+        if replaying.is_empty() && epoch_started.elapsed() >= config.epoch && !lagging(epoch) {
             if let Some(progress) = progress.as_mut() {
                 progress.send(&mut marks_input, &reader);
             }
@@ -255,10 +266,14 @@ pub(super) fn run_worker(
             epoch += 1;
             advance_inputs(&mut input, &mut marks_input, &mut positions_input, epoch);
             epoch_started = Instant::now();
+            epoch_records = 0;
         }
         worker.step();
         // (While replaying, the inputs hold the frontier at the replayed epochs on purpose.)
-        while replaying.is_empty() && lagging(epoch.saturating_sub(MAX_EPOCHS_IN_FLIGHT)) {
+        while replaying.is_empty()
+            && (lagging(epoch.saturating_sub(MAX_EPOCHS_IN_FLIGHT))
+                || (epoch_records >= MAX_OPEN_EPOCH_RECORDS && lagging(epoch)))
+        {
             worker.step_or_park(Some(PARK));
         }
         if let Some(committer) = committer.as_mut() {
