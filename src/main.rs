@@ -345,6 +345,7 @@ fn run(plan: RunPlan) -> anyhow::Result<()> {
         epoch: plan.epoch(),
         now_ms: plan.now_ms,
         horizon: plan.horizon,
+        anomaly: plan.spec.anomaly()?,
         maintain_every: plan.maintain_every,
         encryption: plan.encryption.clone(),
         scorer,

@@ -22,6 +22,7 @@ use super::memory::Retained;
 use super::resume::Resume;
 use super::summary::RunSummary;
 use crate::codec::{Decoder, wire};
+use crate::dataflow::anomaly::{Alert, monitor};
 use crate::dataflow::expectations::route;
 use crate::dataflow::horizon::{LateEvent, Mark, quality_within_marks};
 use crate::dataflow::quality::graph::quality_scored;
@@ -90,11 +91,18 @@ pub(super) fn run_worker(
     let horizon = config.horizon;
     let scorer = config.scorer.clone();
     let governor = config.governor.clone();
+    let anomaly = config.anomaly;
     let (mut input, mut marks_input, mut positions_input) = worker.dataflow::<u64, _, _>(|scope| {
         let (input, transactions) = scope.new_collection::<Transaction, isize>();
         let (positions_input, positions) = scope.new_collection::<(i32, i64), isize>();
         buffer(positions, &outputs, |o| &mut o.positions);
         let (marks_input, marks) = scope.new_input::<Mark>();
+        // The monitor watches the decoded input itself, before the horizon and the routing.
+        let alerts = match anomaly {
+            Some(anomaly) => monitor(transactions.clone(), anomaly),
+            None => Vec::<(Alert, u64, isize)>::new().to_stream(scope).as_collection(),
+        };
+        buffer(alerts, &outputs, |o| &mut o.alerts);
         let (verdicts, late, held) = match horizon {
             Some(horizon) => {
                 let bounded = quality_within_marks(transactions, marks, now_ms, horizon);
