@@ -20,6 +20,8 @@ const T0: i64 = 1_700_000_040_000;
 
 type Update = (Transaction, u64, isize);
 type Key = (Arc<str>, i64, AlertKind, Option<Field>);
+/// A change planted in each row of a window, by the row's index.
+type Planted = Box<dyn Fn(usize, &mut Transaction)>;
 
 /// Runs the monitor on `workers` threads, each feeding its share of the updates epoch by
 /// epoch, and returns every output update.
@@ -243,7 +245,7 @@ fn issue_7_planted_anomalies_raise_exactly_their_alerts() {
     let mut rows = Vec::new();
     let mut spike_extra = Vec::new();
     for window in 0..20 {
-        let planted: Box<dyn Fn(usize, &mut Transaction)> = match window {
+        let planted: Planted = match window {
             8 => Box::new(|i, row| {
                 if i % 2 == 0 {
                     row.user_id = None;

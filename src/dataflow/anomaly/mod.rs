@@ -328,7 +328,7 @@ mod tests {
 
     #[test]
     fn reals_order_totally() {
-        let mut values = vec![Real(1.0), Real(f64::NAN), Real(-0.5), Real(0.0)];
+        let mut values = [Real(1.0), Real(f64::NAN), Real(-0.5), Real(0.0)];
         values.sort();
         assert_eq!(values[..3], [Real(-0.5), Real(0.0), Real(1.0)]);
         assert!(values[3].0.is_nan());
