@@ -357,6 +357,7 @@ fn run(plan: RunPlan) -> anyhow::Result<()> {
         epoch: plan.epoch(),
         now_ms: plan.now_ms,
         horizon: plan.horizon,
+        anomaly: plan.spec.anomaly()?,
         maintain_every: plan.maintain_every,
         lineage,
         encryption: plan.encryption.clone(),

@@ -93,6 +93,7 @@ pub fn pipeline_config(
         epoch,
         now_ms: config.now_ms,
         horizon: None,
+        anomaly: Some(crate::dataflow::anomaly::AnomalyConfig::default()),
         maintain_every: None,
         lineage: None,
         scorer: None,

@@ -151,9 +151,9 @@ pub struct RunArgs {
     /// Consumer group id (informational: positions live in the output table).
     #[arg(long, value_name = "ID")]
     pub group: Option<String>,
-    /// Output root: the Delta tables quality, quarantine and quality_windows are created under
-    /// it (also late_events with --horizon, quality_current with --maintain-every). A local
-    /// path or an Azure Blob URL (az://CONTAINER/PATH, abfss://...).
+    /// Output root: the Delta tables quality, quarantine, quality_windows and alerts are
+    /// created under it (also late_events with --horizon, quality_current with
+    /// --maintain-every). A local path or an Azure Blob URL (az://CONTAINER/PATH, abfss://...).
     ///
     /// URLs: az://CONTAINER/PATH, or abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/PATH (also
     /// abfs://, azure://, adl://). Azure credentials come from the environment, never from the

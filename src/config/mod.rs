@@ -1,10 +1,15 @@
 //! Pipeline specs: the YAML files under `dataflows/` that `trustflow run --config` takes.
 
+mod anomaly;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use anomaly::AnomalySpec;
+
+use crate::dataflow::anomaly::AnomalyConfig;
 use crate::dataflow::expectations::Expectation;
 use crate::governance::policy::{GovernancePolicies, RbacPolicies};
 
@@ -52,6 +57,12 @@ pub struct PipelineSpec {
     /// Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rbac_policies: Option<RbacPolicies>,
+    /// Anomaly monitoring of the input (issue 7.4): per source and event-time window, volume,
+    /// null ratios, schema ids and value distributions against the windows before, alerts to
+    /// the `alerts` table. Default: on, with [`AnomalySpec`]'s defaults; `enabled: false`
+    /// turns it off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anomaly_monitoring: Option<AnomalySpec>,
 }
 
 /// The Kafka side of a spec.
@@ -180,6 +191,7 @@ impl PipelineSpec {
         if let Some(governance) = &spec.governance_policies {
             governance.validate(spec.rbac_policies.as_ref()).map_err(|e| invalid(&e.to_string()))?;
         }
+        spec.anomaly().map_err(|e| invalid(&e.to_string()))?;
         let mut names: Vec<&str> = spec.expectations.iter().map(|e| e.name.as_str()).collect();
         names.sort_unstable();
         if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
@@ -190,6 +202,12 @@ impl PipelineSpec {
 }
 
 impl PipelineSpec {
+    /// The anomaly monitor's configuration (the defaults without an `anomaly_monitoring`
+    /// block), `None` when it is disabled.
+    pub fn anomaly(&self) -> Result<Option<AnomalyConfig>, crate::dataflow::anomaly::AnomalyError> {
+        self.anomaly_monitoring.clone().unwrap_or_default().config()
+    }
+
     /// The expectations to evaluate: `expectations`, then each of
     /// `governance_policies.data_quality.validation_rules` (as a `warn` expectation named
     /// `<column>_<rule>`) whose column and rule no expectation already has.
@@ -254,6 +272,24 @@ mod tests {
         assert!(PipelineSpec::parse(&twice, "t").unwrap_err().to_string().contains("two expectations"));
         let bad_action = DEFAULT_SPEC.replacen("action: warn", "action: shout", 1);
         assert!(PipelineSpec::parse(&bad_action, "t").unwrap_err().to_string().contains("shout"));
+    }
+
+    #[test]
+    fn anomaly_monitoring_defaults_on_and_is_checked() {
+        let spec = PipelineSpec::builtin().unwrap();
+        assert_eq!(spec.anomaly(), Ok(Some(AnomalyConfig::default())));
+        let block = |body: &str| format!("{DEFAULT_SPEC}\nanomaly_monitoring:\n{body}");
+        let custom = PipelineSpec::parse(&block("  window: 5m\n  z_threshold: 4.5"), "t").unwrap();
+        let config = custom.anomaly().unwrap().unwrap();
+        assert_eq!((config.window_ms, config.z_threshold, config.baseline_windows), (300_000, 4.5, 10));
+        let off = PipelineSpec::parse(&block("  enabled: false"), "t").unwrap();
+        assert_eq!(off.anomaly(), Ok(None));
+        let typo = PipelineSpec::parse(&block("  z_treshold: 4"), "t").unwrap_err().to_string();
+        assert!(typo.contains("z_treshold"), "{typo}");
+        let short = PipelineSpec::parse(&block("  baseline_windows: 2"), "t").unwrap_err().to_string();
+        assert!(short.contains("min_baseline_windows"), "{short}");
+        let window = PipelineSpec::parse(&block("  window: soon"), "t").unwrap_err().to_string();
+        assert!(window.contains("soon"), "{window}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The differential-dataflow graphs: quality checks over transactions.
+//! The differential-dataflow graphs: quality checks and anomaly monitoring over transactions.
 
+pub mod anomaly;
 pub mod expectations;
 pub mod horizon;
 pub mod quality;

@@ -62,6 +62,19 @@ pub fn graph(rows: &[Transaction], now_ms: i64, scorer: Option<Arc<Scorer>>) {
     });
 }
 
+/// The quality graph without a model, as [`graph`], with the anomaly monitor beside it over
+/// the same input (as a run wires them): the monitor's cost is the difference.
+pub fn graph_with_monitor(
+    rows: &[Transaction],
+    now_ms: i64,
+    anomaly: crate::dataflow::anomaly::AnomalyConfig,
+) {
+    run(rows, move |transactions| {
+        let alerts = crate::dataflow::anomaly::monitor(transactions.clone(), anomaly).map(|_| ());
+        quality(transactions, now_ms).map(|_| ()).concat(alerts)
+    });
+}
+
 /// Scores `features` with `scorer` in batches of `batch` rows (as the dataflow operator scores
 /// each batch of changes); returns the number of HIGH scores.
 pub fn score(scorer: &Scorer, features: &[Features], batch: usize) -> Result<usize, FraudError> {

@@ -14,7 +14,7 @@ use apache_avro::Schema;
 
 use super::error::LineageError;
 use super::facets::{SchemaField, TransformationSubtype};
-use crate::sink::{ChangeTable, LateChanges, QualityChanges, QuarantineChanges, WindowChanges};
+use crate::sink::{AlertChanges, ChangeTable, LateChanges, QualityChanges, QuarantineChanges, WindowChanges};
 
 use TransformationSubtype::{Aggregation, Filter, GroupBy, Identity, Sort, Transformation, Window};
 
@@ -72,12 +72,14 @@ pub enum TableKind {
     Windows,
     /// `late_events`: rows outside the event-time horizon (`sink::LateChanges`).
     Late,
+    /// `alerts`: the anomaly monitor's alerts (`sink::AlertChanges`).
+    Alerts,
 }
 
 impl TableKind {
     /// Every kind.
-    pub const ALL: [TableKind; 4] =
-        [TableKind::Quality, TableKind::Quarantine, TableKind::Windows, TableKind::Late];
+    pub const ALL: [TableKind; 5] =
+        [TableKind::Quality, TableKind::Quarantine, TableKind::Windows, TableKind::Late, TableKind::Alerts];
 
     /// The table's name under the output root.
     pub fn table_name(self) -> &'static str {
@@ -86,6 +88,7 @@ impl TableKind {
             TableKind::Quarantine => "quarantine",
             TableKind::Windows => "quality_windows",
             TableKind::Late => "late_events",
+            TableKind::Alerts => "alerts",
         }
     }
 
@@ -96,6 +99,7 @@ impl TableKind {
             TableKind::Quarantine => QuarantineChanges::fields(),
             TableKind::Windows => WindowChanges::fields(),
             TableKind::Late => LateChanges::fields(),
+            TableKind::Alerts => AlertChanges::fields(),
         }
         .map_err(|e| LineageError::Columns { table: self.table_name(), reason: e.to_string() })?;
         Ok(fields
@@ -118,6 +122,7 @@ impl TableKind {
             }
             TableKind::Windows => windows(),
             TableKind::Late => late(),
+            TableKind::Alerts => alerts(),
         }
     }
 }
@@ -315,6 +320,38 @@ fn late() -> TableLineage {
     }
 }
 
+/// The anomaly monitor's alerts: per source and event-time window, statistics of the monitored
+/// fields against the windows before (`docs/governance.md`, "Anomaly monitoring").
+fn alerts() -> TableLineage {
+    let group = at(TIMESTAMP, GroupBy, "event-time window of the monitor", false);
+    let with_group = |uses: Vec<FieldUse>| merged(uses.into_iter().chain([group.clone()]));
+    let bounds = || vec![at(TIMESTAMP, Transformation, "window bound", false)];
+    let statistics = |description: &'static str| {
+        let fields = [TRANSACTION_ID, AMOUNT, CURRENCY, METADATA, USER_ID];
+        fields.into_iter().map(|field| at(field, Aggregation, description, true)).collect::<Vec<_>>()
+    };
+    let judged = || with_group(statistics("rows, missing values, amount moments and currency shares"));
+    let baseline = || {
+        let mut uses = statistics("the same statistics over the baseline windows");
+        uses.push(at(TIMESTAMP, Window, "the windows before, of the same source", false));
+        with_group(uses)
+    };
+    let columns = vec![
+        ("window_start", with_group(bounds())),
+        ("window_end", with_group(bounds())),
+        ("kind", judged()),
+        ("field", judged()),
+        ("observed", judged()),
+        ("baseline_mean", baseline()),
+        ("baseline_stddev", baseline()),
+        ("z_score", merged(judged().into_iter().chain(baseline()))),
+        ("threshold", judged()),
+        ("baseline_windows", baseline()),
+        ("evidence", merged(judged().into_iter().chain(baseline()))),
+    ];
+    TableLineage { columns, dataset: vec![group, at(TIMESTAMP, Filter, "rows with an event time", false)] }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,6 +404,7 @@ mod tests {
                 let exempt = column.starts_with('_')
                     || [
                         "model_version",
+                        "source",
                         "source_topic",
                         "source_partition",
                         "source_offset",

@@ -14,6 +14,7 @@ use super::memory::{Retained, StateStats};
 use super::resume::{ModelId, Position, Resume, commit_info};
 use super::summary::{SideTableStats, TableStats};
 use super::worker::REPLAY_INTERRUPTED;
+use crate::dataflow::anomaly::Alert;
 use crate::dataflow::horizon::LateEvent;
 use crate::dataflow::quality::QualityRow;
 use crate::dataflow::windows::WindowMetrics;
@@ -21,7 +22,8 @@ use crate::lineage::{TableCommit, TableKind};
 use crate::location::{Location, StorageOptions};
 use crate::sink::maintain;
 use crate::sink::{
-    ChangeTable, DeltaSink, KafkaOutput, LateChanges, QualityChanges, QuarantineChanges, WindowChanges,
+    AlertChanges, ChangeTable, DeltaSink, KafkaOutput, LateChanges, QualityChanges, QuarantineChanges,
+    WindowChanges,
 };
 
 /// Changes of one output that reached the committing worker, by epoch, and how far the graph
@@ -72,6 +74,8 @@ pub struct Outputs {
     pub outcomes: Pending<((String, bool), isize)>,
     /// Rows the horizon kept out of the graph.
     pub late: Pending<LateEvent>,
+    /// The anomaly monitor's alerts.
+    pub alerts: Pending<Alert>,
     /// Per partition, the offset after the last record read, at the epoch that read it.
     pub positions: Pending<(i32, i64)>,
 }
@@ -87,6 +91,7 @@ impl Outputs {
         outputs.windows.keep_from = epoch;
         outputs.outcomes.keep_from = epoch;
         outputs.late.keep_from = epoch;
+        outputs.alerts.keep_from = epoch;
         outputs.positions.keep_from = epoch;
         outputs
     }
@@ -101,6 +106,7 @@ impl Outputs {
             self.windows.by_epoch.first_key_value().map(|(e, _)| *e),
             self.outcomes.by_epoch.first_key_value().map(|(e, _)| *e),
             self.late.by_epoch.first_key_value().map(|(e, _)| *e),
+            self.alerts.by_epoch.first_key_value().map(|(e, _)| *e),
             self.positions.by_epoch.first_key_value().map(|(e, _)| *e),
         ]
         .into_iter()
@@ -113,6 +119,7 @@ impl Outputs {
             && self.windows.complete(epoch)
             && self.outcomes.complete(epoch)
             && self.late.complete(epoch)
+            && self.alerts.complete(epoch)
             && self.positions.complete(epoch);
         complete.then_some(epoch)
     }
@@ -127,6 +134,7 @@ impl Outputs {
             &self.windows.frontier,
             &self.outcomes.frontier,
             &self.late.frontier,
+            &self.alerts.frontier,
             &self.positions.frontier,
         ]
         .iter()
@@ -145,6 +153,8 @@ pub struct TablePaths {
     pub windows: Location,
     /// Rows set aside by the event-time horizon.
     pub late: Location,
+    /// The anomaly monitor's alerts.
+    pub alerts: Location,
     /// The consolidated current state of the quality table, rewritten by maintenance.
     pub current: Location,
 }
@@ -157,13 +167,28 @@ impl TablePaths {
             quarantine: root.join("quarantine"),
             windows: root.join("quality_windows"),
             late: root.join("late_events"),
+            alerts: root.join("alerts"),
             current: root.join("quality_current"),
         }
     }
 
     /// Every table a run may write.
-    pub fn all(&self) -> [&Location; 4] {
-        [&self.quality, &self.quarantine, &self.windows, &self.late]
+    pub fn all(&self) -> [&Location; 5] {
+        [&self.quality, &self.quarantine, &self.windows, &self.late, &self.alerts]
+    }
+}
+
+/// Logs a committed alert change: a new alert at `warn` with its evidence, a withdrawn one
+/// (a late row changed its window or baseline) at `info`.
+fn log_alert(epoch: u64, alert: &Alert, diff: isize) {
+    let field = alert.field.map(|f| f.name());
+    let (start, kind) = (alert.window_start_ms, alert.kind.name());
+    if diff > 0 {
+        // One line per alert; its evidence (the baseline's counts) is in the alerts table.
+        tracing::warn!(epoch, "anomaly: {alert}");
+        tracing::debug!(epoch, evidence = %alert.evidence, "anomaly evidence: {alert}");
+    } else {
+        tracing::info!(epoch, source = %alert.source, window_start = start, kind, field, "anomaly alert withdrawn");
     }
 }
 
@@ -179,6 +204,8 @@ pub struct Committer {
     windows: DeltaSink<WindowChanges>,
     /// The late-events table, for runs with a horizon.
     late: Option<DeltaSink<LateChanges>>,
+    /// The alerts table, for runs with the anomaly monitor.
+    alerts: Option<DeltaSink<AlertChanges>>,
     /// The output topic, if the run publishes one.
     kafka: Option<KafkaOutput>,
     /// The topic read, recorded with each commit.
@@ -245,6 +272,10 @@ impl Committer {
         let quarantine = open::<QuarantineChanges>(&runtime, &tables.quarantine, config)?;
         let windows = open::<WindowChanges>(&runtime, &tables.windows, config)?;
         let late = if with_late { Some(open::<LateChanges>(&runtime, &tables.late, config)?) } else { None };
+        let alerts = match config.anomaly {
+            Some(_) => Some(open::<AlertChanges>(&runtime, &tables.alerts, config)?),
+            None => None,
+        };
         let kafka = match &config.output_topic {
             Some(topic) => {
                 let partitions = i32::try_from(partitions).unwrap_or(i32::MAX).max(1);
@@ -257,6 +288,7 @@ impl Committer {
             quarantine.last_committed_epoch(),
             windows.last_committed_epoch(),
             late.as_ref().and_then(DeltaSink::last_committed_epoch),
+            alerts.as_ref().and_then(DeltaSink::last_committed_epoch),
             kafka.as_ref().and_then(KafkaOutput::last_published_epoch),
         ];
         if quality.last_committed_epoch() != resumed || others.iter().any(|e| *e > resumed) {
@@ -277,6 +309,10 @@ impl Committer {
                 table: late.as_ref().map(|l| l.table_url().to_string()).unwrap_or_default(),
                 ..Default::default()
             },
+            alerts: SideTableStats {
+                table: alerts.as_ref().map(|a| a.table_url().to_string()).unwrap_or_default(),
+                ..Default::default()
+            },
             ..TableStats::default()
         };
         Ok(Committer {
@@ -285,6 +321,7 @@ impl Committer {
             quarantine,
             windows,
             late,
+            alerts,
             kafka,
             topic: config.topic.clone(),
             model: config.scorer.as_ref().map(|s| s.id()),
@@ -343,6 +380,7 @@ impl Committer {
             let windows = outputs.windows.take(epoch);
             let outcomes = outputs.outcomes.take(epoch);
             let late = outputs.late.take(epoch);
+            let alerts = outputs.alerts.take(epoch);
             drop(outputs);
             if self.halted {
                 continue;
@@ -354,7 +392,8 @@ impl Committer {
                     *entry = (*entry).max(next);
                 }
             }
-            let side_changes = !quarantine.is_empty() || !windows.is_empty() || !late.is_empty();
+            let side_changes =
+                !quarantine.is_empty() || !windows.is_empty() || !late.is_empty() || !alerts.is_empty();
             let mut committed = Vec::new();
             if missing(&self.quality, epoch)
                 && (!quality.is_empty() || side_changes || offsets != self.position.offsets)
@@ -401,6 +440,18 @@ impl Committer {
                 for (event, diff) in &late {
                     *self.stats.late_by_reason.entry(event.reason.as_str()).or_default() += *diff as i64;
                 }
+            }
+            if let Some(sink) = self.alerts.as_mut().filter(|s| !alerts.is_empty() && missing(s, epoch)) {
+                let outcome = self.runtime.block_on(sink.commit_epoch(epoch, &alerts))?;
+                self.stats.alerts.record(outcome.version, outcome.rows, &alerts);
+                for (alert, diff) in &alerts {
+                    *self.stats.alerts_by_kind.entry(alert.kind.name()).or_default() += *diff as i64;
+                    log_alert(epoch, alert, *diff);
+                }
+                committed.push(Committed {
+                    kind: TableKind::Alerts,
+                    commit: TableCommit::of(outcome.version, &alerts),
+                });
             }
             if let Some(kafka) = self
                 .kafka
@@ -484,7 +535,8 @@ mod tests {
                     "az://trustflow/runs/a/quality",
                     "az://trustflow/runs/a/quarantine",
                     "az://trustflow/runs/a/quality_windows",
-                    "az://trustflow/runs/a/late_events"
+                    "az://trustflow/runs/a/late_events",
+                    "az://trustflow/runs/a/alerts"
                 ],
                 "{root}"
             );

@@ -81,6 +81,9 @@ impl LineageReport {
         if with_late {
             kinds.push((TableKind::Late, &tables.late));
         }
+        if config.anomaly.is_some() {
+            kinds.push((TableKind::Alerts, &tables.alerts));
+        }
         let tables = kinds
             .into_iter()
             .map(|(kind, location)| Ok((kind, OutputTable::new(kind, location, &config.storage)?)))

@@ -5,9 +5,10 @@
 //! graph stamped with the current epoch. With a horizon, it also reports each partition's
 //! event-time progress, and the graph keeps only the history within the horizon (rows that
 //! arrive beyond it go to `late_events`). The verdicts are routed by the spec's expectations
-//! and summarised into dashboard windows. Worker 0 receives every output change, and once
+//! and summarised into dashboard windows; the anomaly monitor watches the decoded input
+//! itself (per topic and event-time window) and raises alerts. Worker 0 receives every output change, and once
 //! every output's frontier passes an epoch, commits that epoch to each table that changed
-//! (`quality`, `quarantine`, `quality_windows`, `late_events` under the output root) as one Delta
+//! (`quality`, `quarantine`, `quality_windows`, `alerts`, `late_events` under the output root) as one Delta
 //! transaction per table, tagged with the pipeline's app id and the epoch number. An epoch
 //! holding a verdict that fails a `fail` expectation is not committed: the run stops.
 
@@ -47,8 +48,8 @@ pub struct PipelineConfig {
     /// Consumer group id (informational: offsets are never committed to Kafka).
     pub group: String,
     /// The output root (a local directory or an Azure Blob URL): the tables `quality`,
-    /// `quarantine` and `quality_windows` (and `late_events` with a horizon) are created
-    /// under it.
+    /// `quarantine` and `quality_windows` (`alerts` with the anomaly monitor, `late_events`
+    /// with a horizon) are created under it.
     pub output: Location,
     /// Object store settings (credentials) for a URL output root; never printed.
     pub storage: StorageOptions,
@@ -65,6 +66,8 @@ pub struct PipelineConfig {
     /// The PII policy every table and topic row is written under (`Governor::masking()`
     /// unless the spec's `governance_policies.pii_handling` says otherwise).
     pub governor: Arc<crate::governance::Governor>,
+    /// The anomaly monitor over the decoded input, writing the `alerts` table (`None`: off).
+    pub anomaly: Option<crate::dataflow::anomaly::AnomalyConfig>,
     /// The fraud model that scores every row (`None`: rows are written `UNSCORED`).
     pub scorer: Option<Arc<crate::fraud::score::Scorer>>,
     /// Encrypt every table with this key (the spec's `encryption_required`; tables already

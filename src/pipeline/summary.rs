@@ -32,6 +32,10 @@ pub struct TableStats {
     pub windows: SideTableStats,
     /// The late-events table (runs with a horizon).
     pub late: SideTableStats,
+    /// The anomaly alerts table (runs with the monitor).
+    pub alerts: SideTableStats,
+    /// Alerts held at the end, by kind (consolidated).
+    pub alerts_by_kind: BTreeMap<&'static str, i64>,
     /// Rows set aside by the horizon, by reason (consolidated).
     pub late_by_reason: BTreeMap<&'static str, i64>,
     /// The output topic, if the run publishes one.
@@ -216,6 +220,16 @@ impl fmt::Display for RunSummary {
                 table.quarantine.rows, table.quarantine.table, table.dropped
             )?;
             writeln!(f, "windows        {} rows in {}", table.windows.rows, table.windows.table)?;
+            if !table.alerts.table.is_empty() {
+                let mut kinds = table.alerts_by_kind.iter().map(|(k, n)| ((*k).to_owned(), *n));
+                writeln!(
+                    f,
+                    "alerts         {} anomaly alerts in {} ({})",
+                    table.alerts.rows,
+                    table.alerts.table,
+                    counts(&mut kinds)
+                )?;
+            }
             if let Some(topic) = &table.output_topic {
                 writeln!(
                     f,

@@ -23,6 +23,7 @@ use super::memory::Retained;
 use super::resume::Resume;
 use super::summary::RunSummary;
 use crate::codec::{Decoder, wire};
+use crate::dataflow::anomaly::{Alert, monitor};
 use crate::dataflow::expectations::route;
 use crate::dataflow::horizon::{LateEvent, Mark, quality_within_marks};
 use crate::dataflow::quality::graph::quality_scored;
@@ -99,11 +100,18 @@ pub(super) fn run_worker(
     let horizon = config.horizon;
     let scorer = config.scorer.clone();
     let governor = config.governor.clone();
+    let anomaly = config.anomaly;
     let (mut input, mut marks_input, mut positions_input) = worker.dataflow::<u64, _, _>(|scope| {
         let (input, transactions) = scope.new_collection::<Transaction, isize>();
         let (positions_input, positions) = scope.new_collection::<(i32, i64), isize>();
         buffer(positions, &outputs, |o| &mut o.positions);
         let (marks_input, marks) = scope.new_input::<Mark>();
+        // The monitor watches the decoded input itself, before the horizon and the routing.
+        let alerts = match anomaly {
+            Some(anomaly) => monitor(transactions.clone(), anomaly),
+            None => Vec::<(Alert, u64, isize)>::new().to_stream(scope).as_collection(),
+        };
+        buffer(alerts, &outputs, |o| &mut o.alerts);
         let (verdicts, late, held) = match horizon {
             Some(horizon) => {
                 let bounded = quality_within_marks(transactions, marks, now_ms, horizon);
@@ -258,7 +266,10 @@ pub(super) fn run_worker(
         // epochs' size follows the graph's speed: each epoch costs work proportional to the
         // state it touches, so fewer, larger epochs read a backlog faster. A graph that keeps
         // up sees no difference: its epochs close on time.
-        if replaying.is_empty() && epoch_started.elapsed() >= config.epoch && !lagging(epoch) {
+        // (With a horizon, epochs keep their cadence: which rows are late depends on the
+        // epochs' boundaries, and its state stays bounded anyway.)
+        let caught_up = horizon.is_some() || !lagging(epoch);
+        if replaying.is_empty() && epoch_started.elapsed() >= config.epoch && caught_up {
             if let Some(progress) = progress.as_mut() {
                 progress.send(&mut marks_input, &reader);
             }
@@ -272,7 +283,7 @@ pub(super) fn run_worker(
         // (While replaying, the inputs hold the frontier at the replayed epochs on purpose.)
         while replaying.is_empty()
             && (lagging(epoch.saturating_sub(MAX_EPOCHS_IN_FLIGHT))
-                || (epoch_records >= MAX_OPEN_EPOCH_RECORDS && lagging(epoch)))
+                || (horizon.is_none() && epoch_records >= MAX_OPEN_EPOCH_RECORDS && lagging(epoch)))
         {
             worker.step_or_park(Some(PARK));
         }

@@ -19,15 +19,17 @@ use crate::dataflow::windows::WindowMetrics;
 pub const FAILED_RULES: &str = "failed_rules";
 
 /// The change columns, as every changelog ends.
-fn change_fields() -> [StructField; 2] {
+pub(super) fn change_fields() -> [StructField; 2] {
     [StructField::new(CHANGE_TYPE, DataType::STRING, false), StructField::new(EPOCH, DataType::LONG, false)]
 }
 
-fn arrow_error(context: &'static str) -> impl Fn(deltalake::arrow::error::ArrowError) -> SinkError {
+pub(super) fn arrow_error(
+    context: &'static str,
+) -> impl Fn(deltalake::arrow::error::ArrowError) -> SinkError {
     move |source| SinkError::Arrow { context, source }
 }
 
-fn epoch_i64(epoch: u64) -> Result<i64, SinkError> {
+pub(super) fn epoch_i64(epoch: u64) -> Result<i64, SinkError> {
     i64::try_from(epoch).map_err(|_| SinkError::EpochOutOfRange { epoch })
 }
 

@@ -25,6 +25,7 @@
 //! [`kafka_out`] is the other output: each epoch's quality changes on a Kafka topic, one
 //! Kafka transaction per epoch ([`KafkaOutput`]), exactly once under the same app id.
 
+pub mod alerts_table;
 pub mod changelog;
 pub mod columns;
 pub mod decode;
@@ -43,6 +44,7 @@ pub mod table;
 #[cfg(test)]
 mod tests;
 
+pub use alerts_table::AlertChanges;
 pub use changelog::{ChangeTable, QualityChanges};
 pub use columns::{ChangeType, arrow_schema, delta_fields, delta_schema};
 pub use decode::{ChangeRow, batch_to_changes};

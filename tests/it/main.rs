@@ -2,6 +2,7 @@
 //! their issue.
 
 mod access_control;
+mod anomaly;
 mod azure;
 mod batch_mode;
 mod bench;

@@ -125,7 +125,7 @@ fn issue7_run_sends_an_openlineage_event_per_committed_epoch() {
 
     // Each epoch event against the tables: per table, the version and the rows of its epoch.
     let root = std::fs::canonicalize(&root).unwrap();
-    let tables = ["quality", "quarantine", "quality_windows"];
+    let tables = ["quality", "quarantine", "quality_windows", "alerts"];
     let stored: BTreeMap<&str, BTreeMap<u64, (u64, u64)>> =
         tables.iter().map(|t| (*t, changes_by_epoch(&root.join(t)))).collect();
     let mut reported: BTreeMap<String, BTreeMap<u64, (u64, u64)>> = BTreeMap::new();
