@@ -41,7 +41,7 @@ where
         })
         .reduce_named("AnomalyBaseline", move |_window, input, output| {
             let Some(((0, current), _)) = input.first() else { return };
-            // Ordered by lag: the latest baseline window first.
+            // Ordered by event time: the oldest baseline window first.
             let baseline: Vec<&WindowStats> = input[1..].iter().rev().map(|((_, stats), _)| stats).collect();
             for alert in judge(current, &baseline, &config) {
                 output.push((alert, 1));
