@@ -17,7 +17,8 @@ const SEVEN_YEARS_MS: i64 = 2555 * 86_400_000;
 
 /// The event time retention judges a stored row of `table` by.
 fn event_time(table: &str, row: &Value) -> Option<i64> {
-    let column = if table.ends_with("quality_windows") { "window_end" } else { "timestamp" };
+    let windowed = table.ends_with("quality_windows") || table.ends_with("alerts");
+    let column = if windowed { "window_end" } else { "timestamp" };
     row[column].as_i64()
 }
 
@@ -71,7 +72,7 @@ fn issue_7_retention_deletes_exactly_the_expired_rows() {
     write_foreign_table(&foreign);
     let spec = root().join("dataflows/governance.yaml");
     let spec_s = spec.to_str().unwrap();
-    let tables = ["quality", "quality_current", "quality_windows", "quarantine"];
+    let tables = ["quality", "quality_current", "quality_windows", "quarantine", "alerts"];
     let read = |table: &str| read_delta_with(out.join(table), &["--rows", "--changes"], &[]);
     let before: Vec<Value> = tables.iter().map(|t| read(t)).collect();
     let now = now_expiring_half(&before[0]["stored"]);
@@ -144,10 +145,11 @@ fn issue_7_retention_deletes_exactly_the_expired_rows() {
         assert_eq!(travel["files_still_stored"], travel["files_removed"], "{travel}");
     }
     assert_eq!(report_of(&reports, "retention", "quality_windows")["column"], json!("window_end"));
+    assert_eq!(report_of(&reports, "retention", "alerts")["column"], json!("window_end"));
     let total = reports.last().unwrap();
     assert_eq!(
         (&total["action"], &total["tables"], &total["skipped"]),
-        (&json!("total"), &json!(4), &json!(1))
+        (&json!("total"), &json!(5), &json!(1))
     );
     assert_eq!(total["rows_deleted"], json!(expected_deletes.iter().sum::<u64>()));
     assert!(!foreign.join("_delta_log/00000000000000000001.json").exists(), "the foreign table was touched");
