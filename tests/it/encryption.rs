@@ -235,8 +235,10 @@ fn issue7_run_encryption_required() {
     assert!(demo(&plain, &plain_spec, None, &[]).status.success());
     let (counts, rows) = query_rows(&out.join("quality"), Some(KEY));
     let (plain_counts, plain_rows) = query_rows(&plain.join("quality"), None);
-    assert_eq!(counts, plain_counts);
-    // Two demo runs read their generated events at offsets of their own: compare the rows
+    // Two demo runs cut their epochs at times of their own, so their change rows (retractions
+    // of rows revised in a later epoch) differ; their consolidated rows do not.
+    assert_eq!(counts[1], plain_counts[1]);
+    // They also read their generated events at offsets of their own: compare the rows
     // without the lineage columns.
     let data = |rows: &[Value]| {
         let mut rows: Vec<String> = rows.iter().map(crate::support::canonical).collect();
