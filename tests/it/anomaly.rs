@@ -3,14 +3,15 @@
 //! anomalies found exactly.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::Arc;
 
-use differential_dataflow::input::Input;
+use differential_dataflow::VecCollection;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use timely::dataflow::operators::capture::{Capture, Extract};
+
+use crate::graph_support::{Graph, run};
 
 use trustflow::dataflow::anomaly::{Alert, AlertKind, AnomalyConfig, Field, monitor, reference};
 use trustflow::record::{Origin, Transaction};
@@ -23,6 +24,15 @@ type Key = (Arc<str>, i64, AlertKind, Option<Field>);
 /// A change planted in each row of a window, by the row's index.
 type Planted = Box<dyn Fn(usize, &mut Transaction)>;
 
+/// The monitor with `config`, as a graph under test.
+struct Monitor(AnomalyConfig);
+
+impl Graph<Alert> for Monitor {
+    fn build<'s>(&self, rows: VecCollection<'s, u64, Transaction>) -> VecCollection<'s, u64, Alert> {
+        monitor(rows, self.0)
+    }
+}
+
 /// Runs the monitor on `workers` threads, each feeding its share of the updates epoch by
 /// epoch, and returns every output update.
 fn run_monitor(
@@ -31,27 +41,7 @@ fn run_monitor(
     workers: usize,
     config: AnomalyConfig,
 ) -> Vec<(Alert, u64, isize)> {
-    let (send, recv) = mpsc::channel();
-    let send = Arc::new(Mutex::new(send));
-    let updates = Arc::new(updates.to_vec());
-    timely::execute(timely::Config::process(workers), move |worker| {
-        let send = send.lock().unwrap().clone();
-        let (index, peers) = (worker.index(), worker.peers());
-        let mut input = worker.dataflow::<u64, _, _>(|scope| {
-            let (input, rows) = scope.new_collection::<Transaction, isize>();
-            monitor(rows, config).inner.capture_into(send);
-            input
-        });
-        for epoch in 0..epochs {
-            input.advance_to(epoch);
-            let mine = updates.iter().enumerate().filter(|(k, (_, t, _))| k % peers == index && *t == epoch);
-            for (_, (row, _, diff)) in mine {
-                input.update(row.clone(), *diff);
-            }
-        }
-    })
-    .unwrap();
-    recv.extract().into_iter().flat_map(|(_, batch)| batch).collect()
+    run(updates, epochs, workers, Monitor(config))
 }
 
 /// The alerts held at `epoch`: every accumulated count must be 0 or 1.

@@ -2,14 +2,12 @@
 //! scratch, at every epoch, with late rows and retractions; streaming equals batch.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::Arc;
 
 use differential_dataflow::VecCollection;
-use differential_dataflow::input::Input;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
-use timely::dataflow::operators::capture::{Capture, Extract};
 
 use trustflow::dataflow::quality::QualityRow;
 use trustflow::dataflow::quality::graph::{frames_and_features, quality_scored};
@@ -18,6 +16,8 @@ use trustflow::fraud::inputs::{INPUTS, vector};
 use trustflow::fraud::model::Model;
 use trustflow::fraud::score::{FraudScore, Scorer};
 use trustflow::record::Transaction;
+
+use crate::graph_support::{Graph, run};
 
 const NOW_MS: i64 = 1_767_225_600_000;
 
@@ -69,11 +69,6 @@ fn accumulated(updates: &[Update], epoch: u64) -> Vec<Transaction> {
     counts.into_iter().flat_map(|(row, n)| std::iter::repeat_n(row.clone(), n.max(0) as usize)).collect()
 }
 
-/// A graph under test: transactions in, changes of `D` out.
-trait Graph<D>: Send + Sync + 'static {
-    fn build<'s>(&self, rows: VecCollection<'s, u64, Transaction>) -> VecCollection<'s, u64, D>;
-}
-
 /// The incremental features alone.
 struct FeatureGraph;
 
@@ -93,38 +88,6 @@ impl Graph<QualityRow> for ScoredGraph {
     fn build<'s>(&self, rows: VecCollection<'s, u64, Transaction>) -> VecCollection<'s, u64, QualityRow> {
         quality_scored(rows, NOW_MS, self.0.clone())
     }
-}
-
-/// Feeds `updates` to the dataflow `graph` builds on `workers` threads, epoch by epoch, and
-/// returns every output change.
-fn run<D, G>(updates: &[Update], epochs: u64, workers: usize, graph: G) -> Vec<(D, u64, isize)>
-where
-    D: differential_dataflow::Data + Send,
-    G: Graph<D>,
-{
-    let (send, recv) = mpsc::channel();
-    let send = Arc::new(Mutex::new(send));
-    let updates = Arc::new(updates.to_vec());
-    let graph = Arc::new(graph);
-    timely::execute(timely::Config::process(workers), move |worker| {
-        let send = send.lock().unwrap().clone();
-        let graph = graph.clone();
-        let (index, peers) = (worker.index(), worker.peers());
-        let mut input = worker.dataflow::<u64, _, _>(|scope| {
-            let (input, rows) = scope.new_collection::<Transaction, isize>();
-            graph.build(rows).inner.capture_into(send);
-            input
-        });
-        for epoch in 0..epochs {
-            input.advance_to(epoch);
-            let mine = updates.iter().enumerate().filter(|(k, (_, t, _))| k % peers == index && *t == epoch);
-            for (_, (row, _, diff)) in mine {
-                input.update(row.clone(), *diff);
-            }
-        }
-    })
-    .unwrap();
-    recv.extract().into_iter().flat_map(|(_, batch)| batch).collect()
 }
 
 /// The output accumulated through `epoch`, as a multiset (zero counts removed).

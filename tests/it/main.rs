@@ -13,6 +13,7 @@ mod expectations;
 mod fraud_scoring;
 mod fraud_training;
 mod governance_sinks;
+mod graph_support;
 mod horizon;
 mod kafka_output;
 mod kafka_output_support;

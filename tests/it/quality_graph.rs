@@ -2,13 +2,13 @@
 //! duplicates, ties, nulls, late rows and retractions, at every epoch, with 1 and 2 workers.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, mpsc};
 
-use differential_dataflow::input::Input;
+use differential_dataflow::VecCollection;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::{Decimal, RoundingStrategy};
-use timely::dataflow::operators::capture::{Capture, Extract};
+
+use crate::graph_support::{Graph, run};
 
 use trustflow::dataflow::quality::{QualityRow, quality};
 use trustflow::record::Transaction;
@@ -67,27 +67,16 @@ fn random_updates(seed: u64, count: usize, epochs: u64) -> Vec<Update> {
 /// Runs the graph on `workers` threads, each worker feeding its share of the updates epoch by
 /// epoch, and returns every output update.
 fn run_graph(updates: &[Update], epochs: u64, workers: usize) -> Vec<(QualityRow, u64, isize)> {
-    let (send, recv) = mpsc::channel();
-    let send = Arc::new(Mutex::new(send));
-    let updates = Arc::new(updates.to_vec());
-    timely::execute(timely::Config::process(workers), move |worker| {
-        let send = send.lock().unwrap().clone();
-        let (index, peers) = (worker.index(), worker.peers());
-        let mut input = worker.dataflow::<u64, _, _>(|scope| {
-            let (input, rows) = scope.new_collection::<Transaction, isize>();
-            quality(rows, NOW_MS).inner.capture_into(send);
-            input
-        });
-        for epoch in 0..epochs {
-            input.advance_to(epoch);
-            let mine = updates.iter().enumerate().filter(|(k, (_, t, _))| k % peers == index && *t == epoch);
-            for (_, (row, _, diff)) in mine {
-                input.update(row.clone(), *diff);
-            }
-        }
-    })
-    .unwrap();
-    recv.extract().into_iter().flat_map(|(_, batch)| batch).collect()
+    run(updates, epochs, workers, Quality)
+}
+
+/// The quality graph, as a graph under test.
+struct Quality;
+
+impl Graph<QualityRow> for Quality {
+    fn build<'s>(&self, rows: VecCollection<'s, u64, Transaction>) -> VecCollection<'s, u64, QualityRow> {
+        quality(rows, NOW_MS)
+    }
 }
 
 /// The reference verdicts, written plainly with decimals (no shared code with the graph).
