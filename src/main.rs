@@ -356,6 +356,7 @@ fn run(plan: RunPlan) -> anyhow::Result<()> {
         app_id: plan.spec.app_id.clone(),
         epoch: plan.epoch(),
         now_ms: plan.now_ms,
+        now_fixed: plan.now_fixed,
         horizon: plan.horizon,
         anomaly: plan.spec.anomaly()?,
         maintain_every: plan.maintain_every,

@@ -92,6 +92,7 @@ pub fn pipeline_config(
         app_id: format!("{}-{app}", fixture.run_id),
         epoch,
         now_ms: config.now_ms,
+        now_fixed: true,
         horizon: None,
         anomaly: Some(crate::dataflow::anomaly::AnomalyConfig::default()),
         maintain_every: None,

@@ -48,6 +48,9 @@ pub struct RunPlan {
     pub kafka_options: Vec<(String, String)>,
     /// "Now" for timestamp validity.
     pub now_ms: i64,
+    /// `--now` was given; otherwise `now_ms` is the start time (a resumed run then takes the
+    /// committed one).
+    pub now_fixed: bool,
     /// The schema registry's URL, or `None` for the built-in schemas.
     pub schema_registry: Option<String>,
     /// Whether to stop at the end of the input (always for the demo).
@@ -151,6 +154,7 @@ impl RunPlan {
             brokers: args.brokers,
             kafka_options,
             now_ms: args.now.unwrap_or_else(wall_clock_ms),
+            now_fixed: args.now.is_some(),
             demo_events: args.demo_events,
             demo_span_ms: args.demo_span,
             summary_json: args.summary_json,

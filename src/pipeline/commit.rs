@@ -11,11 +11,11 @@ use super::PipelineConfig;
 use super::error::PipelineError;
 use super::lineage_report::{Committed, LineageReport, SharedReport};
 use super::memory::{Retained, StateStats};
-use super::resume::{ModelId, Position, Resume, commit_info};
+use super::resume::{Position, Resume, RunIdentity, commit_info};
 use super::summary::{SideTableStats, TableStats};
 use super::worker::REPLAY_INTERRUPTED;
 use crate::dataflow::anomaly::Alert;
-use crate::dataflow::horizon::LateEvent;
+use crate::dataflow::horizon::{LateEvent, Mark};
 use crate::dataflow::quality::QualityRow;
 use crate::dataflow::windows::WindowMetrics;
 use crate::lineage::{TableCommit, TableKind};
@@ -78,6 +78,8 @@ pub struct Outputs {
     pub alerts: Pending<Alert>,
     /// Per partition, the offset after the last record read, at the epoch that read it.
     pub positions: Pending<(i32, i64)>,
+    /// The event-time marks the workers sent, at their epoch (runs with a horizon).
+    pub marks: Pending<Mark>,
 }
 
 impl Outputs {
@@ -93,6 +95,7 @@ impl Outputs {
         outputs.late.keep_from = epoch;
         outputs.alerts.keep_from = epoch;
         outputs.positions.keep_from = epoch;
+        outputs.marks.keep_from = epoch;
         outputs
     }
 
@@ -108,6 +111,7 @@ impl Outputs {
             self.late.by_epoch.first_key_value().map(|(e, _)| *e),
             self.alerts.by_epoch.first_key_value().map(|(e, _)| *e),
             self.positions.by_epoch.first_key_value().map(|(e, _)| *e),
+            self.marks.by_epoch.first_key_value().map(|(e, _)| *e),
         ]
         .into_iter()
         .flatten()
@@ -120,7 +124,8 @@ impl Outputs {
             && self.outcomes.complete(epoch)
             && self.late.complete(epoch)
             && self.alerts.complete(epoch)
-            && self.positions.complete(epoch);
+            && self.positions.complete(epoch)
+            && self.marks.complete(epoch);
         complete.then_some(epoch)
     }
 
@@ -136,6 +141,7 @@ impl Outputs {
             &self.late.frontier,
             &self.alerts.frontier,
             &self.positions.frontier,
+            &self.marks.frontier,
         ]
         .iter()
         .any(|frontier| frontier.iter().any(|f| *f < before))
@@ -208,12 +214,8 @@ pub struct Committer {
     alerts: Option<DeltaSink<AlertChanges>>,
     /// The output topic, if the run publishes one.
     kafka: Option<KafkaOutput>,
-    /// The topic read, recorded with each commit.
-    topic: String,
-    /// The fraud model scoring the rows, recorded with each commit.
-    model: Option<ModelId>,
-    /// The PII policy the rows are written under, recorded with each commit.
-    pii_policy: String,
+    /// The run's settings (topic, now, model, PII policy, horizon), recorded with each commit.
+    run: RunIdentity,
     /// The source position of the main table's last commit.
     position: Position,
     /// A worker stopped before its replay ended: nothing more may be committed.
@@ -323,9 +325,13 @@ impl Committer {
             late,
             alerts,
             kafka,
-            topic: config.topic.clone(),
-            model: config.scorer.as_ref().map(|s| s.id()),
-            pii_policy: config.governor.id().to_owned(),
+            run: RunIdentity {
+                topic: config.topic.clone(),
+                now_ms: config.now_ms,
+                model: config.scorer.as_ref().map(|s| s.id()),
+                pii_policy: Some(config.governor.id().to_owned()),
+                horizon_ms: config.horizon.map(|h| h.width_ms),
+            },
             position: resume.map(|r| r.last.clone()).unwrap_or_default(),
             halted: false,
             maintenance: config.maintain_every.map(|every| (every, Instant::now())),
@@ -359,7 +365,7 @@ impl Committer {
     }
 
     /// Commits every epoch that all outputs have passed, oldest first. Each epoch that read
-    /// records or changed any table is one commit of the main table, carrying the source
+    /// records, moved an event-time mark or changed any table is one commit of the main table, carrying the source
     /// offsets, followed by one commit of each side table it changed: the main table is the
     /// run's position. An epoch with a row failing a `fail` expectation is not committed at
     /// all: the run stops with the expectation and the record.
@@ -368,6 +374,8 @@ impl Committer {
             let mut outputs = outputs.borrow_mut();
             let Some(epoch) = outputs.next_complete() else { return Ok(()) };
             let positions = outputs.positions.take(epoch);
+            let marks: Vec<Mark> =
+                outputs.marks.take(epoch).into_iter().filter(|(_, d)| *d > 0).map(|(m, _)| m).collect();
             self.halted |= positions.iter().any(|((p, o), d)| (*p, *o) == REPLAY_INTERRUPTED && *d > 0);
             if let Some(((row, expectation), _)) = outputs.fatal.take(epoch).into_iter().find(|(_, d)| *d > 0)
                 && !self.halted
@@ -396,12 +404,16 @@ impl Committer {
                 !quarantine.is_empty() || !windows.is_empty() || !late.is_empty() || !alerts.is_empty();
             let mut committed = Vec::new();
             if missing(&self.quality, epoch)
-                && (!quality.is_empty() || side_changes || offsets != self.position.offsets)
+                && (!quality.is_empty()
+                    || side_changes
+                    || offsets != self.position.offsets
+                    || !marks.is_empty())
             {
+                // With a horizon every epoch that moved a mark is committed with its marks: a
+                // restart replays each committed epoch as it was (`resume`).
                 let current = Position { epoch, offsets };
                 let previous = Some(&self.position).filter(|p| p.epoch > 0);
-                let info =
-                    commit_info(&self.topic, &current, previous, self.model.as_ref(), Some(&self.pii_policy));
+                let info = commit_info(&self.run, &current, previous, &marks);
                 let outcome =
                     self.runtime.block_on(self.quality.commit_epoch_with_info(epoch, &quality, info))?;
                 self.stats.record(outcome.version, outcome.rows, &quality);

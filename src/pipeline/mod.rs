@@ -61,6 +61,9 @@ pub struct PipelineConfig {
     pub epoch: Duration,
     /// The "now" of timestamp validity, epoch milliseconds.
     pub now_ms: i64,
+    /// `now_ms` was chosen by the user (`--now`). Otherwise it is the start time, and a
+    /// resumed run takes the "now" its committed epochs were judged by instead.
+    pub now_fixed: bool,
     /// Bound the graph's state by this event-time horizon (`None`: keep all history).
     pub horizon: Option<crate::dataflow::horizon::Horizon>,
     /// The PII policy every table and topic row is written under (`Governor::masking()`
@@ -88,7 +91,7 @@ pub struct PipelineConfig {
 
 /// Runs the pipeline on the timely cluster described by `timely`, until the input ends
 /// (`bounded`) and everything is committed. Returns this process's summary.
-pub fn run(config: PipelineConfig, timely: timely::Config) -> Result<RunSummary, PipelineError> {
+pub fn run(mut config: PipelineConfig, timely: timely::Config) -> Result<RunSummary, PipelineError> {
     if config.scorer.is_some() && config.horizon.is_some() {
         return Err(PipelineError::ScoringWithHorizon);
     }
@@ -96,13 +99,18 @@ pub fn run(config: PipelineConfig, timely: timely::Config) -> Result<RunSummary,
     let shared = Arc::new(Mutex::new(RunSummary::default()));
     let totals = shared.clone();
     let retained = memory::Retained::default();
-    let resume = resume_point(&config)?.map(Arc::new);
+    let resume = resume_point(&mut config)?.map(Arc::new);
     // Worker 0's committer puts its lineage reporter here; the run's last event is sent below,
     // once every worker of the process has stopped.
     let lineage: lineage_report::SharedReport = Arc::default();
     let report = lineage.clone();
     if let Some(resume) = &resume {
-        tracing::info!(epoch = resume.last.epoch, offsets = ?resume.last.offsets, "resuming after the last committed epoch");
+        tracing::info!(
+            epoch = resume.last.epoch,
+            offsets = ?resume.last.offsets,
+            replayed_epochs = resume.epochs.len(),
+            "resuming after the last committed epoch"
+        );
     }
     let guards = timely::execute(timely, move |worker| {
         worker::run_worker(worker, &config, &totals, retained.clone(), resume.as_deref(), &report)
@@ -136,7 +144,8 @@ pub fn run(config: PipelineConfig, timely: timely::Config) -> Result<RunSummary,
 
 /// Where this run starts: after the last epoch the main table holds for the app id, or (no
 /// such epoch) at the beginning. Every process reads it itself, before any table is created.
-fn resume_point(config: &PipelineConfig) -> Result<Option<resume::Resume>, PipelineError> {
+/// A resumed run without `--now` takes the "now" the committed epochs were judged by.
+fn resume_point(config: &mut PipelineConfig) -> Result<Option<resume::Resume>, PipelineError> {
     let table = TablePaths::under(&config.output).quality;
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(PipelineError::Runtime)?;
@@ -152,14 +161,41 @@ fn resume_point(config: &PipelineConfig) -> Result<Option<resume::Resume>, Pipel
         epoch,
         reason,
     };
-    if config.horizon.is_some() {
-        return Err(cannot(
-            "a run with an event-time horizon cannot resume yet (which rows are late depends on each \
-             epoch's boundaries, which a replay does not reproduce)"
-                .to_owned(),
-        ));
+    let mut resume = resume::Resume::from_info(&table.to_string(), epoch, &info)?;
+    let width = |ms: Option<i64>| ms.map_or("no horizon".to_owned(), |ms| format!("a horizon of {ms} ms"));
+    match (config.horizon.map(|h| h.width_ms), resume.horizon_ms) {
+        (None, None) => {}
+        (Some(ours), Some(theirs)) if ours == theirs => {
+            let history = runtime.block_on(crate::sink::committed_history(
+                &table.table_uri(),
+                &config.app_id,
+                &config.storage,
+            ))?;
+            resume = resume.with_history(&table.to_string(), history)?;
+        }
+        (ours, theirs) => {
+            return Err(cannot(format!(
+                "they were committed with {}, this run has {}: which rows are late and which verdicts \
+                 are final depends on the horizon, so a run keeps one from start to end",
+                width(theirs),
+                width(ours)
+            )));
+        }
     }
-    let resume = resume::Resume::from_info(&table.to_string(), epoch, &info)?;
+    match resume.now_ms {
+        Some(now) if now != config.now_ms && !config.now_fixed => {
+            tracing::info!(now_ms = now, "resuming with the committed epochs' \"now\"");
+            config.now_ms = now;
+        }
+        Some(now) if now != config.now_ms => {
+            return Err(cannot(format!(
+                "they were judged with --now {now}, this run with --now {}: timestamp validity depends on \
+                 it, so a run keeps one from start to end (leave --now out to take the committed one)",
+                config.now_ms
+            )));
+        }
+        _ => {}
+    }
     if resume.topic != config.topic {
         return Err(cannot(format!("they were read from topic `{}`, not `{}`", resume.topic, config.topic)));
     }

@@ -1,20 +1,28 @@
 //! Where a run resumes: the last committed epoch and the source offsets behind it.
 //!
 //! Every commit of the main table carries, in its `commitInfo`, the topic, the offset after
-//! the last record of each partition read through that epoch, and the same for the epoch
-//! committed before it. The main table is committed first in each epoch, so after a crash the
-//! other sinks are at that epoch or at the one before. On restart the run replays the topic
-//! from its beginning: records before the previous position are fed at the previous epoch,
-//! records up to the last position at the last epoch (so that epoch's changes are computed
-//! again exactly, for the sinks that missed it), and everything after at new epochs. The
-//! graph's output is a function of its accumulated input, so the epochs after the last one
-//! change the tables exactly as the failure-free run would have.
+//! the last record of each partition read through that epoch, the same for the epoch
+//! committed before it, and the run's settings a restart must share ("now", the model, the
+//! PII policy, the horizon). The main table is committed first in each epoch, so after a
+//! crash the other sinks are at that epoch or at the one before. On restart the run replays
+//! the topic from its beginning:
+//!
+//! * Without a horizon, records before the previous position are fed at the previous epoch,
+//!   records up to the last position at the last epoch (so that epoch's changes are computed
+//!   again exactly, for the sinks that missed it), and everything after at new epochs. The
+//!   graph's output is a function of its accumulated input, so the epochs after the last one
+//!   change the tables exactly as the failure-free run would have.
+//! * With a horizon, which rows are late and which verdicts are frozen depends on how the
+//!   input was cut into epochs and on the event-time marks of each epoch. Such a run commits
+//!   every epoch that read records or moved a mark, recording the marks, and a restart feeds
+//!   every committed epoch again as it was: its records (by offsets) and its marks.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
 use super::error::PipelineError;
+use crate::dataflow::horizon::Mark;
 
 /// Per partition, the offset after the last record read.
 pub type Offsets = BTreeMap<i32, i64>;
@@ -55,36 +63,73 @@ pub struct Resume {
     ///
     /// [`Governor::id`]: crate::governance::Governor::id
     pub pii_policy: Option<String>,
+    /// The "now" of timestamp validity the committed epochs were judged by (`None`: commits
+    /// written before it was recorded).
+    pub now_ms: Option<i64>,
+    /// The event-time horizon of the committed epochs, milliseconds (`None`: no horizon).
+    pub horizon_ms: Option<i64>,
     /// The last committed epoch.
     pub last: Position,
     /// The epoch committed before it, if any.
     pub previous: Option<Position>,
+    /// With a horizon: every committed epoch of the run, oldest first, each replayed as it
+    /// was read (see [`Resume::with_history`]). Empty without a horizon.
+    pub epochs: Vec<CommittedEpoch>,
 }
 
-/// The `commitInfo` metadata of the main table's commit of `current`, scored by `model`,
-/// its rows written under the PII policy `pii_policy`.
+/// One committed epoch of a run with a horizon: its position and the marks it read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommittedEpoch {
+    /// The epoch and the offsets read through it.
+    pub position: Position,
+    /// The event-time marks the epoch's workers sent.
+    pub marks: Vec<Mark>,
+}
+
+/// What every commit of the main table records besides its position: the settings a run
+/// must keep from start to end, or its replayed epochs would not retract what was committed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunIdentity {
+    /// The topic read.
+    pub topic: String,
+    /// The "now" of timestamp validity.
+    pub now_ms: i64,
+    /// The fraud model scoring the rows, if any.
+    pub model: Option<ModelId>,
+    /// The PII policy the rows are written under.
+    pub pii_policy: Option<String>,
+    /// The event-time horizon, milliseconds, if any.
+    pub horizon_ms: Option<i64>,
+}
+
+/// The `commitInfo` metadata of the main table's commit of `current` by the run `run`, whose
+/// workers sent `marks` in that epoch (runs with a horizon).
 pub fn commit_info(
-    topic: &str,
+    run: &RunIdentity,
     current: &Position,
     previous: Option<&Position>,
-    model: Option<&ModelId>,
-    pii_policy: Option<&str>,
+    marks: &[Mark],
 ) -> BTreeMap<String, Value> {
     let offsets =
         |o: &Offsets| o.iter().map(|(p, off)| (p.to_string(), json!(off))).collect::<serde_json::Map<_, _>>();
     let mut info = BTreeMap::new();
-    info.insert("source".to_owned(), json!({ "topic": topic, "offsets": offsets(&current.offsets) }));
+    info.insert("source".to_owned(), json!({ "topic": run.topic, "offsets": offsets(&current.offsets) }));
     if let Some(previous) = previous {
         info.insert(
             "previous".to_owned(),
             json!({ "epoch": previous.epoch, "offsets": offsets(&previous.offsets) }),
         );
     }
-    if let Some(model) = model {
+    info.insert("now_ms".to_owned(), json!(run.now_ms));
+    if let Some(model) = &run.model {
         info.insert("model".to_owned(), json!({ "version": model.version, "sha256": model.sha256 }));
     }
-    if let Some(policy) = pii_policy {
+    if let Some(policy) = &run.pii_policy {
         info.insert("governance".to_owned(), json!({ "pii_policy": policy }));
+    }
+    if let Some(width_ms) = run.horizon_ms {
+        let marks: Vec<Value> = marks.iter().map(|m| json!([m.source, m.max_ts, m.finished])).collect();
+        info.insert("horizon".to_owned(), json!({ "width_ms": width_ms, "marks": marks }));
     }
     info
 }
@@ -132,12 +177,77 @@ impl Resume {
             None => None,
             Some(g) => Some(g["pii_policy"].as_str().ok_or_else(|| invalid("bad PII policy id"))?.to_owned()),
         };
-        Ok(Resume { topic, model, pii_policy, last, previous })
+        let now_ms = match info.get("now_ms") {
+            None => None,
+            Some(now) => Some(now.as_i64().ok_or_else(|| invalid("bad now_ms"))?),
+        };
+        let horizon_ms = match info.get("horizon") {
+            None => None,
+            Some(h) => Some(h["width_ms"].as_i64().filter(|w| *w > 0).ok_or_else(|| invalid("bad horizon"))?),
+        };
+        Ok(Resume { topic, model, pii_policy, now_ms, horizon_ms, last, previous, epochs: Vec::new() })
+    }
+
+    /// The resume point of a run with a horizon, given every commit of the app in the main
+    /// table (`history`: epoch and commit info, in any order; it includes the last one).
+    ///
+    /// The commits must form one unbroken chain (each names the one before it as `previous`)
+    /// back to the run's first epoch: a horizon run replays every committed epoch as it was
+    /// cut. A chain whose start is gone (the table's log was cleaned after
+    /// `delta.logRetentionDuration`) cannot be resumed exactly, and is refused.
+    pub fn with_history(
+        mut self,
+        table: &str,
+        mut history: Vec<(u64, BTreeMap<String, Value>)>,
+    ) -> Result<Resume, PipelineError> {
+        history.sort_by_key(|(epoch, _)| *epoch);
+        history.dedup_by_key(|(epoch, _)| *epoch);
+        let mut epochs: Vec<CommittedEpoch> = Vec::with_capacity(history.len());
+        for (epoch, info) in &history {
+            let invalid = |what: String| PipelineError::InvalidPosition {
+                table: table.to_owned(),
+                epoch: *epoch,
+                reason: what,
+            };
+            let step = Resume::from_info(table, *epoch, info)?;
+            let expected = epochs.last().map(|e| e.position.epoch);
+            let previous = step.previous.as_ref().map(|p| p.epoch);
+            if previous != expected {
+                let found = |e: Option<u64>| e.map_or("none".to_owned(), |e| e.to_string());
+                return Err(invalid(format!(
+                    "the log does not hold every commit of the run (this commit follows epoch {}, the \
+                     log's commit before it is epoch {}; was the log cleaned up?): a run with a horizon \
+                     replays every committed epoch as it was cut",
+                    found(previous),
+                    found(expected)
+                )));
+            }
+            let marks = info
+                .get("horizon")
+                .and_then(|h| parse_marks(&h["marks"]))
+                .ok_or_else(|| invalid("its commit records no horizon marks".to_owned()))?;
+            epochs.push(CommittedEpoch { position: step.last, marks });
+        }
+        if epochs.last().map(|e| e.position.epoch) != Some(self.last.epoch) {
+            return Err(PipelineError::InvalidPosition {
+                table: table.to_owned(),
+                epoch: self.last.epoch,
+                reason: "the log's history does not end at the last committed epoch".to_owned(),
+            });
+        }
+        self.epochs = epochs;
+        Ok(self)
     }
 
     /// The epoch at which a replayed record of `partition` at `offset` is fed: the previous
     /// epoch, the last one, or `None` for a record after the last position (a new epoch).
+    /// With a horizon, the committed epoch that first covered it.
     pub fn replay_epoch(&self, partition: i32, offset: i64) -> Option<u64> {
+        if !self.epochs.is_empty() {
+            let covered =
+                |e: &CommittedEpoch| e.position.offsets.get(&partition).copied().unwrap_or(0) <= offset;
+            return self.epochs.get(self.epochs.partition_point(covered)).map(|e| e.position.epoch);
+        }
         if let Some(previous) = &self.previous
             && offset < previous.offsets.get(&partition).copied().unwrap_or(0)
         {
@@ -148,13 +258,37 @@ impl Resume {
 
     /// The earliest epoch the replay feeds.
     pub fn first_epoch(&self) -> u64 {
-        self.previous.as_ref().map_or(self.last.epoch, |p| p.epoch)
+        match self.epochs.first() {
+            Some(first) => first.position.epoch,
+            None => self.previous.as_ref().map_or(self.last.epoch, |p| p.epoch),
+        }
+    }
+
+    /// Per source, whether its last recorded mark said it was read to its end.
+    pub fn finished_sources(&self) -> BTreeMap<i64, bool> {
+        let marks = self.epochs.iter().flat_map(|e| &e.marks);
+        marks.map(|m| (m.source, m.finished)).collect()
     }
 
     /// The offset `partition` must be replayed to (0: nothing to replay).
     pub fn target(&self, partition: i32) -> i64 {
         self.last.offsets.get(&partition).copied().unwrap_or(0)
     }
+}
+
+/// Marks as [`commit_info`] writes them: `[source, max_ts or null, finished]`.
+fn parse_marks(value: &Value) -> Option<Vec<Mark>> {
+    value
+        .as_array()?
+        .iter()
+        .map(|m| {
+            let max_ts = match &m[1] {
+                Value::Null => None,
+                ts => Some(ts.as_i64()?),
+            };
+            Some(Mark { source: m[0].as_i64()?, max_ts, finished: m[2].as_bool()? })
+        })
+        .collect()
 }
 
 fn parse_offsets(value: &Value) -> Option<Offsets> {
@@ -169,38 +303,65 @@ mod tests {
         Position { epoch, offsets: offsets.iter().copied().collect() }
     }
 
+    fn run(horizon_ms: Option<i64>) -> RunIdentity {
+        RunIdentity {
+            topic: "transactions".into(),
+            now_ms: 1_767_225_600_000,
+            model: None,
+            pii_policy: None,
+            horizon_ms,
+        }
+    }
+
+    fn resume(last: Position, previous: Option<Position>) -> Resume {
+        Resume {
+            topic: "t".into(),
+            model: None,
+            pii_policy: None,
+            now_ms: None,
+            horizon_ms: None,
+            last,
+            previous,
+            epochs: Vec::new(),
+        }
+    }
+
     #[test]
     fn info_round_trips() {
         let last = position(9, &[(0, 120), (1, 7)]);
         let previous = position(4, &[(0, 100)]);
-        let info = commit_info("transactions", &last, Some(&previous), None, None);
+        let info = commit_info(&run(None), &last, Some(&previous), &[]);
         let resume = Resume::from_info("t", 9, &info).unwrap();
         assert_eq!(
             resume,
             Resume {
                 topic: "transactions".into(),
-                model: None,
-                pii_policy: None,
+                now_ms: Some(1_767_225_600_000),
                 last,
-                previous: Some(previous)
+                previous: Some(previous),
+                ..resume_of_nothing()
             }
         );
         assert_eq!(resume.first_epoch(), 4);
         let model = ModelId { version: 3, sha256: "ab".into() };
-        let info = commit_info("transactions", &position(2, &[]), None, Some(&model), Some("0123abcd"));
+        let identity = RunIdentity {
+            model: Some(model.clone()),
+            pii_policy: Some("0123abcd".into()),
+            ..run(Some(60_000))
+        };
+        let info = commit_info(&identity, &position(2, &[]), None, &[]);
         let resume = Resume::from_info("t", 2, &info).unwrap();
         assert_eq!((resume.model, resume.pii_policy.as_deref()), (Some(model), Some("0123abcd")));
+        assert_eq!(resume.horizon_ms, Some(60_000));
+    }
+
+    fn resume_of_nothing() -> Resume {
+        resume(Position::default(), None)
     }
 
     #[test]
     fn records_replay_at_the_epoch_that_first_covered_them() {
-        let resume = Resume {
-            topic: "t".into(),
-            model: None,
-            pii_policy: None,
-            last: position(9, &[(0, 120), (1, 7)]),
-            previous: Some(position(4, &[(0, 100)])),
-        };
+        let resume = resume(position(9, &[(0, 120), (1, 7)]), Some(position(4, &[(0, 100)])));
         assert_eq!(resume.replay_epoch(0, 99), Some(4));
         assert_eq!(resume.replay_epoch(0, 100), Some(9));
         assert_eq!(resume.replay_epoch(0, 119), Some(9));
@@ -209,6 +370,59 @@ mod tests {
         assert_eq!(resume.replay_epoch(1, 7), None);
         assert_eq!(resume.replay_epoch(2, 0), None, "a partition no epoch read");
         assert_eq!((resume.target(0), resume.target(2)), (120, 0));
+    }
+
+    /// The commits of a horizon run: epochs 2, 5 and 6, each naming the one before.
+    fn horizon_history() -> Vec<(u64, BTreeMap<String, Value>)> {
+        let identity = run(Some(60_000));
+        let mark = |source, max_ts, finished| Mark { source, max_ts, finished };
+        let epochs = [
+            (position(2, &[(0, 10)]), vec![mark(0, Some(5), false), mark(1, None, false)]),
+            (position(5, &[(0, 10), (1, 4)]), vec![mark(1, Some(9), false)]),
+            (position(6, &[(0, 25), (1, 4)]), vec![mark(0, Some(12), false), mark(1, None, true)]),
+        ];
+        let mut history = Vec::new();
+        let mut previous: Option<Position> = None;
+        for (current, marks) in epochs {
+            history.push((current.epoch, commit_info(&identity, &current, previous.as_ref(), &marks)));
+            previous = Some(current);
+        }
+        history
+    }
+
+    #[test]
+    fn issue_4_a_horizon_run_replays_every_committed_epoch_with_its_marks() {
+        let history = horizon_history();
+        let last = Resume::from_info("t", 6, &history[2].1).unwrap();
+        // History arrives newest first from the log; order does not matter.
+        let resume = last.with_history("t", history.into_iter().rev().collect()).unwrap();
+        let epochs: Vec<u64> = resume.epochs.iter().map(|e| e.position.epoch).collect();
+        assert_eq!(epochs, [2, 5, 6]);
+        assert_eq!(resume.first_epoch(), 2);
+        assert_eq!(resume.epochs[2].marks[1], Mark { source: 1, max_ts: None, finished: true });
+        // Each record at the epoch whose offsets first covered it.
+        assert_eq!(resume.replay_epoch(0, 0), Some(2));
+        assert_eq!(resume.replay_epoch(0, 9), Some(2));
+        assert_eq!(resume.replay_epoch(0, 10), Some(6));
+        assert_eq!(resume.replay_epoch(0, 24), Some(6));
+        assert_eq!(resume.replay_epoch(0, 25), None);
+        assert_eq!(resume.replay_epoch(1, 3), Some(5));
+        assert_eq!(resume.replay_epoch(1, 4), None);
+        assert_eq!(resume.finished_sources(), BTreeMap::from([(0, false), (1, true)]));
+    }
+
+    #[test]
+    fn issue_4_a_horizon_run_whose_log_lost_its_first_commits_is_refused() {
+        let mut history = horizon_history();
+        history.remove(0);
+        let last = Resume::from_info("tbl", 6, &history[1].1).unwrap();
+        let error = last.with_history("tbl", history).unwrap_err().to_string();
+        assert!(error.contains("tbl") && error.contains("does not hold every commit"), "{error}");
+        let mut history = horizon_history();
+        history[1].1.remove("horizon");
+        let last = Resume::from_info("tbl", 6, &history[2].1).unwrap();
+        let error = last.with_history("tbl", history).unwrap_err().to_string();
+        assert!(error.contains("no horizon marks"), "{error}");
     }
 
     #[test]

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use differential_dataflow::input::{Input, InputSession};
 use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
 use timely::dataflow::InputHandleVec;
-use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::StreamVec;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::{Input as _, ToStream};
 use timely::worker::Worker;
@@ -106,6 +107,8 @@ pub(super) fn run_worker(
         let (positions_input, positions) = scope.new_collection::<(i32, i64), isize>();
         buffer(positions, &outputs, |o| &mut o.positions);
         let (marks_input, marks) = scope.new_input::<Mark>();
+        // Every mark reaches the committer too: a horizon run records each epoch's marks.
+        buffer(stamped(marks.clone()), &outputs, |o| &mut o.marks);
         // The monitor watches the decoded input itself, before the horizon and the routing.
         let alerts = match anomaly {
             Some(anomaly) => monitor(transactions.clone(), anomaly),
@@ -153,8 +156,9 @@ pub(super) fn run_worker(
     let mut decoder = Decoder::new(config.registry.clone());
     let topic: Arc<str> = Arc::from(config.topic.as_str());
     let mut counters = Counters::default();
-    // Event-time progress per partition, only where a horizon needs it (off the hot path otherwise).
-    let mut progress = horizon.map(|_| SourceProgress::new(&mine));
+    // Event-time progress per partition, only where a horizon needs it (off the hot path
+    // otherwise); a resumed run continues from the marks its committed epochs recorded.
+    let mut progress = horizon.map(|_| SourceProgress::new(&mine, resume));
 
     // New epochs follow the last committed one. A resumed run first feeds what the committed
     // epochs read at those epochs (see `resume`), holding its inputs there until every one of
@@ -165,8 +169,20 @@ pub(super) fn run_worker(
         .filter_map(|p| resume.map(|r| (*p, r.target(*p))))
         .filter(|(_, target)| *target > 0)
         .collect();
-    let start = resume.filter(|_| !replaying.is_empty()).map_or(epoch, Resume::first_epoch);
+    // With a horizon, worker 0 sends each committed epoch's recorded marks again at that
+    // epoch, so every replayed epoch is judged by the event time it was judged by before.
+    let recorded = resume.filter(|_| index == 0).map_or(&[][..], |r| r.epochs.as_slice());
+    let start = match resume {
+        Some(resume) if !replaying.is_empty() || !recorded.is_empty() => resume.first_epoch(),
+        _ => epoch,
+    };
     advance_inputs(&mut input, &mut marks_input, &mut positions_input, start);
+    for committed in recorded {
+        marks_input.advance_to(committed.position.epoch);
+        for mark in &committed.marks {
+            marks_input.send(*mark);
+        }
+    }
     // Partitions wait while others replay, so that the first new epoch stays small.
     let waiting: Vec<i32> = mine.iter().copied().filter(|p| !replaying.contains_key(p)).collect();
     if !replaying.is_empty() {
@@ -205,8 +221,9 @@ pub(super) fn run_worker(
                             offset: message.offset,
                             schema_id: decoded.schema_id,
                         });
-                        if let (Some(progress), Some(ts)) =
-                            (progress.as_mut(), row.timestamp.filter(|ts| *ts <= now_ms))
+                        // A replayed row's mark is among those its epoch recorded.
+                        if let (Some(progress), Some(ts), true) =
+                            (progress.as_mut(), row.timestamp.filter(|ts| *ts <= now_ms), at == epoch)
                         {
                             progress.read(message.partition, ts);
                         }
@@ -402,6 +419,22 @@ fn buffer<'scope, R>(
     );
 }
 
+/// Each mark with the epoch it was sent at, as a collection (for the committer's buffer).
+fn stamped<'scope>(marks: StreamVec<'scope, u64, Mark>) -> VecCollection<'scope, u64, Mark> {
+    marks
+        .unary(Pipeline, "StampMarks", |_, _| {
+            move |input, output| {
+                input.for_each(|cap, data| {
+                    let Some(time) = cap.least().copied() else { return };
+                    output
+                        .session(&cap.delayed(&time, 0))
+                        .give_iterator(data.drain(..).map(|m| (m, time, 1)));
+                });
+            }
+        })
+        .as_collection()
+}
+
 /// Event-time progress of this worker's partitions, reported to the horizon as [`Mark`]s at
 /// the epoch of the rows they cover.
 struct SourceProgress {
@@ -413,10 +446,15 @@ struct SourceProgress {
 }
 
 impl SourceProgress {
-    fn new(partitions: &[i32]) -> SourceProgress {
+    /// The progress of `partitions`, as the committed epochs of `resume` left it, if any.
+    fn new(partitions: &[i32], resume: Option<&Resume>) -> SourceProgress {
+        let finished = resume.map(Resume::finished_sources).unwrap_or_default();
         SourceProgress {
-            partitions: partitions.iter().map(|p| (*p, (None, false))).collect(),
-            registered: false,
+            partitions: partitions
+                .iter()
+                .map(|p| (*p, (None, finished.get(&i64::from(*p)).copied().unwrap_or(false))))
+                .collect(),
+            registered: resume.is_some_and(|r| !r.epochs.is_empty()),
         }
     }
 

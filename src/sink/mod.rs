@@ -54,4 +54,4 @@ pub use error::SinkError;
 pub use extra_tables::{QuarantineChanges, WindowChanges};
 pub use kafka_out::{KafkaOutput, KafkaOutputError, PublishOutcome};
 pub use late_table::LateChanges;
-pub use position::committed_position;
+pub use position::{committed_history, committed_position};

@@ -1,0 +1,349 @@
+//! Issue 4 with a horizon: a run with `--horizon`, killed with SIGKILL again and again on a real
+//! broker, ends with exactly the tables that the horizon graph computes over the epochs its
+//! log records, fed plainly in this test (records cut by each commit's offsets, each epoch's
+//! recorded event-time marks). Which rows are late depends on the epochs' boundaries, so the
+//! reference is the graph over the run's own epochs, not another run's.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use differential_dataflow::input::Input;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+use timely::dataflow::operators::capture::{Capture, Extract};
+
+use crate::kafka_output_support::for_each_record;
+use crate::support::{consolidated_quality, kafka, read_delta, unique};
+use trustflow::codec::Decoder;
+use trustflow::codec::registry::LocalRegistry;
+use trustflow::dataflow::horizon::{Horizon, LateEvent, Mark, quality_within_marks};
+use trustflow::dataflow::quality::QualityRow;
+use trustflow::location::StorageOptions;
+use trustflow::record::{Origin, Record, Transaction};
+
+const NOW: i64 = 1_767_225_600_000;
+const APP: &str = "horizon-crash";
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Starts a run with a one-day horizon and 50 ms epochs writing to `root`, its stderr (one
+/// line per committed epoch) into `log`; `bounded` stops it at the end of the topic.
+fn start(brokers: &str, topic: &str, root: &Path, log: &Path, bounded: bool) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trustflow"));
+    command
+        .args(["run", "--brokers", brokers, "--topic", topic, "--output"])
+        .arg(root)
+        .args(["--now", &NOW.to_string(), "--horizon", "1d", "--epoch-ms", "50", "-w", "2"])
+        .args(["--app-id", APP, "--dead-letter-topic", &format!("{topic}-dlq")])
+        .env("RUST_LOG", "warn,trustflow::pipeline=debug")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap());
+    if bounded {
+        command.arg("--stop-at-end");
+    }
+    command.spawn().expect("cannot start trustflow")
+}
+
+/// Epochs the run logging to `log` has committed so far.
+fn commits(log: &Path) -> usize {
+    std::fs::read_to_string(log).unwrap_or_default().matches("committed epoch").count()
+}
+
+/// One committed epoch as the main table's log records it.
+struct Epoch {
+    epoch: u64,
+    offsets: BTreeMap<i32, i64>,
+    marks: Vec<Mark>,
+}
+
+/// Every commit of the run in the main table, oldest first, read from its commit info.
+fn epochs(table: &str) -> Vec<Epoch> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let history =
+        runtime.block_on(trustflow::sink::committed_history(table, APP, &StorageOptions::default())).unwrap();
+    let mut epochs: Vec<Epoch> = history
+        .into_iter()
+        .map(|(epoch, info)| {
+            let offsets = info["source"]["offsets"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(p, o)| (p.parse().unwrap(), o.as_i64().unwrap()))
+                .collect();
+            let marks = info["horizon"]["marks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| Mark {
+                    source: m[0].as_i64().unwrap(),
+                    max_ts: m[1].as_i64(),
+                    finished: m[2].as_bool().unwrap(),
+                })
+                .collect();
+            Epoch { epoch, offsets, marks }
+        })
+        .collect();
+    epochs.sort_by_key(|e| e.epoch);
+    epochs
+}
+
+/// The topic's transactions, each with its origin as the pipeline sets it, at the first
+/// committed epoch whose offsets cover it.
+fn records_by_epoch(brokers: &str, topic: &str, epochs: &[Epoch]) -> BTreeMap<u64, Vec<Transaction>> {
+    let mut decoder = Decoder::new(Arc::new(LocalRegistry::embedded().unwrap()));
+    let topic_name: Arc<str> = Arc::from(topic);
+    let mut out: BTreeMap<u64, Vec<Transaction>> = BTreeMap::new();
+    for_each_record(brokers, topic, false, |record| {
+        let Ok(decoded) = decoder.decode(&record.payload) else { return };
+        let Record::Transaction(mut row) = decoded.record else { return };
+        row.origin = Some(Origin {
+            topic: topic_name.clone(),
+            partition: record.partition,
+            offset: record.offset,
+            schema_id: decoded.schema_id,
+        });
+        let epoch = epochs
+            .iter()
+            .find(|e| e.offsets.get(&record.partition).is_some_and(|next| record.offset < *next))
+            .unwrap_or_else(|| {
+                panic!("record {}:{} is in no committed epoch", record.partition, record.offset)
+            })
+            .epoch;
+        out.entry(epoch).or_default().push(row);
+    });
+    out
+}
+
+/// The horizon graph over the run's epochs: consolidated verdicts and late rows.
+fn reference(
+    epochs: &[Epoch],
+    records: BTreeMap<u64, Vec<Transaction>>,
+) -> (BTreeMap<QualityRow, i64>, BTreeMap<LateEvent, i64>) {
+    let (verdicts_tx, verdicts_rx) = mpsc::channel();
+    let (late_tx, late_rx) = mpsc::channel();
+    let senders = Arc::new(Mutex::new((verdicts_tx, late_tx)));
+    let plan: Vec<(u64, Vec<Transaction>, Vec<Mark>)> = epochs
+        .iter()
+        .map(|e| (e.epoch, records.get(&e.epoch).cloned().unwrap_or_default(), e.marks.clone()))
+        .collect();
+    let plan = Arc::new(plan);
+    let horizon = Horizon::parse("1d").unwrap();
+    timely::execute(timely::Config::thread(), move |worker| {
+        let (verdicts_tx, late_tx) = senders.lock().unwrap().clone();
+        let (mut input, mut marks) = worker.dataflow::<u64, _, _>(|scope| {
+            let (input, rows) = scope.new_collection::<Transaction, isize>();
+            let (marks_input, marks) = timely::dataflow::operators::vec::Input::new_input::<Mark>(&scope);
+            let bounded = quality_within_marks(rows, marks, NOW, horizon);
+            bounded.verdicts.inner.capture_into(verdicts_tx);
+            bounded.late.inner.capture_into(late_tx);
+            (input, marks_input)
+        });
+        for (epoch, rows, epoch_marks) in plan.iter() {
+            input.advance_to(*epoch);
+            marks.advance_to(*epoch);
+            for row in rows {
+                input.update(row.clone(), 1);
+            }
+            for mark in epoch_marks {
+                marks.send(*mark);
+            }
+            input.flush();
+            worker.step();
+        }
+    })
+    .unwrap();
+    let mut verdicts = BTreeMap::new();
+    for (row, _, diff) in verdicts_rx.extract().into_iter().flat_map(|(_, batch)| batch) {
+        *verdicts.entry(row).or_insert(0) += diff as i64;
+    }
+    verdicts.retain(|_, n| *n != 0);
+    let mut late = BTreeMap::new();
+    for (event, _, diff) in late_rx.extract().into_iter().flat_map(|(_, batch)| batch) {
+        *late.entry(event).or_insert(0) += diff as i64;
+    }
+    late.retain(|_, n| *n != 0);
+    (verdicts, late)
+}
+
+/// What the comparison looks at in a verdict: the source position and every check.
+fn verdict_key(row: &QualityRow) -> String {
+    let origin = row.record.origin.as_ref().expect("a row without its source position");
+    let checks: String = row.checks().iter().map(|(_, passed)| if *passed { '1' } else { '0' }).collect();
+    format!("{}:{} {checks} {:?}", origin.partition, origin.offset, row.avg_transaction_amount)
+}
+
+/// What the comparison looks at in a late row, as the late-events table spells it.
+fn late_key(
+    transaction_id: Option<&str>,
+    timestamp: Option<i64>,
+    reason: &str,
+    cutoff: Option<i64>,
+) -> String {
+    format!("{transaction_id:?} {timestamp:?} {reason} {cutoff:?}")
+}
+
+fn counted<K: Ord>(keys: impl IntoIterator<Item = (K, i64)>) -> BTreeMap<K, i64> {
+    let mut out = BTreeMap::new();
+    for (key, n) in keys {
+        *out.entry(key).or_insert(0) += n;
+    }
+    out.retain(|_, n| *n != 0);
+    out
+}
+
+/// Issue 4: a run with an event-time horizon, killed with SIGKILL again and again (while it
+/// replays, between and during commits) and restarted each time, resumes exactly: its
+/// consolidated verdicts and late rows equal the horizon graph's over the epochs it committed.
+#[test]
+fn issue_4_a_horizon_run_killed_again_and_again_resumes_exactly() {
+    let (events, kills) =
+        (setting("TRUSTFLOW_HZ_CRASH_EVENTS", 150_000), setting("TRUSTFLOW_HZ_CRASH_KILLS", 10));
+    let mut rng = StdRng::seed_from_u64(setting("TRUSTFLOW_HZ_CRASH_SEED", 11));
+    let brokers = kafka();
+    let topic = unique("horizon-crash");
+    let count = events.to_string();
+    let now = NOW.to_string();
+    // The events arrive while the runs are killed and restarted: each run reads some new
+    // ones in many small epochs, and replays the epochs the runs before it committed.
+    let rate = setting("TRUSTFLOW_HZ_CRASH_RATE", 4_000).to_string();
+    let mut producer = Command::new(env!("CARGO_BIN_EXE_trustflow"))
+        .args(["generate", "--brokers", brokers, "--topic", &topic, "--partitions", "4", "--span", "4d"])
+        .args(["--count", &count, "--now", &now, "--seed", "11", "--rate", &rate])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cannot start the generator");
+    // The topic exists once the generator has created it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while trustflow::source::KafkaSettings::new(brokers).partitions(&topic).is_err() {
+        assert!(Instant::now() < deadline, "the generator did not create {topic}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("out");
+    let started = Instant::now();
+    let mut progress = Vec::new();
+    for kill in 0..kills {
+        let log = dir.path().join(format!("run-{kill}.log"));
+        let mut child = start(brokers, &topic, &root, &log, false);
+        let begun = Instant::now();
+        if kill % 2 == 0 {
+            std::thread::sleep(Duration::from_millis(rng.random_range(200..3_000)));
+        } else {
+            let wanted = rng.random_range(2..=8);
+            while commits(&log) < wanted && begun.elapsed() < Duration::from_secs(120) {
+                let ended = child.try_wait().unwrap().is_some();
+                assert!(!ended, "run {kill} ended:\n{}", std::fs::read_to_string(&log).unwrap());
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            std::thread::sleep(Duration::from_millis(rng.random_range(0..200)));
+        }
+        let ended = child.try_wait().unwrap().is_some();
+        assert!(!ended, "run {kill} ended:\n{}", std::fs::read_to_string(&log).unwrap());
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        progress.push(commits(&log));
+    }
+    assert!(producer.wait().unwrap().success(), "the generator failed");
+    let log = dir.path().join("final.log");
+    let status = start(brokers, &topic, &root, &log, true).wait().unwrap();
+    assert!(status.success(), "the final run failed:\n{}", std::fs::read_to_string(&log).unwrap());
+    let crashed_time = started.elapsed();
+
+    let quality = root.join("quality");
+    let epochs = epochs(quality.to_str().unwrap());
+    let records = records_by_epoch(brokers, &topic, &epochs);
+    let fed: usize = records.values().map(Vec::len).sum();
+    let (verdicts, late) = reference(&epochs, records);
+
+    let expected = counted(verdicts.iter().map(|(row, n)| (verdict_key(row), *n)));
+    let table = consolidated_quality(quality.to_str().unwrap(), &[]);
+    let actual = counted(table.iter().map(|(row, n)| (verdict_key(row), *n as i64)));
+    let missing = expected.iter().filter(|(k, n)| actual.get(*k) != Some(n)).count();
+    let extra = actual.iter().filter(|(k, n)| expected.get(*k) != Some(n)).count();
+
+    let expected_late = counted(late.iter().map(|(event, n)| {
+        let row = &event.row;
+        (late_key(row.transaction_id.as_deref(), row.timestamp, event.reason.as_str(), event.cutoff_ms), *n)
+    }));
+    let stored = read_delta(&root.join("late_events"), true);
+    let actual_late = counted(stored["consolidated"].as_array().unwrap().iter().map(|row: &Value| {
+        let key = late_key(
+            row["transactionId"].as_str(),
+            row["timestamp"].as_i64(),
+            row["reason"].as_str().unwrap(),
+            row["cutoff"].as_i64(),
+        );
+        (key, 1)
+    }));
+    println!(
+        "{kills} SIGKILLs (epochs committed per run: {progress:?}) in {crashed_time:.1?}; {} committed epochs \
+         over {fed} transactions; verdicts: {} expected, {} stored, {missing} missing, {extra} extra; late \
+         rows: {} expected, {} stored",
+        epochs.len(),
+        expected.values().sum::<i64>(),
+        actual.values().sum::<i64>(),
+        expected_late.values().sum::<i64>(),
+        actual_late.values().sum::<i64>(),
+    );
+    assert!(fed > 0 && !expected_late.is_empty(), "the horizon set nothing aside: the test shows nothing");
+    assert_eq!(
+        (missing, extra),
+        (0, 0),
+        "the stored verdicts differ from the graph's over the committed epochs"
+    );
+    assert_eq!(actual_late, expected_late, "the late-events table differs from the graph's late rows");
+}
+
+/// Issue 4: every commit records the run's "now". A restart without `--now` (whose own
+/// default is the wall clock) judges timestamp validity by the committed one, so its tables
+/// equal one uninterrupted run's; a restart with another `--now` is refused.
+#[test]
+fn issue_4_a_restart_without_now_takes_the_committed_now() {
+    let brokers = kafka();
+    let topic = unique("resume-now");
+    let dir = tempfile::tempdir().unwrap();
+    let (resumed, whole) = (dir.path().join("resumed"), dir.path().join("whole"));
+    let now = NOW.to_string();
+    let generate = |seed: &str| {
+        let args = ["generate", "--brokers", brokers, "--topic", &topic, "--partitions", "2"];
+        crate::support::trustflow(&[&args[..], &["--count", "5000", "--now", &now, "--seed", seed]].concat());
+    };
+    let run = |root: &Path, now: Option<&str>| {
+        let mut args = vec!["run", "--brokers", brokers, "--topic", &topic, "--stop-at-end"];
+        args.extend(["--dead-letter-topic", "resume-now-dlq", "--app-id", "resume-now", "--output"]);
+        args.push(root.to_str().unwrap());
+        if let Some(now) = now {
+            args.extend(["--now", now]);
+        }
+        crate::support::run_trustflow(&args, &[])
+    };
+    generate("1");
+    assert!(run(&resumed, Some(&now)).status.success());
+    generate("2");
+    let second = run(&resumed, None);
+    assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
+    assert!(run(&whole, Some(&now)).status.success());
+
+    let (resumed_rows, whole_rows) = (
+        consolidated_quality(resumed.join("quality").to_str().unwrap(), &[]),
+        consolidated_quality(whole.join("quality").to_str().unwrap(), &[]),
+    );
+    assert_eq!(resumed_rows.len(), whole_rows.len());
+    assert!(resumed_rows == whole_rows, "the resumed run's table differs from the uninterrupted run's");
+    assert!(
+        resumed_rows.iter().any(|(row, _)| row.timestamp_valid),
+        "no row was judged valid by the committed now"
+    );
+
+    let refused = run(&resumed, Some(&(NOW + 1).to_string()));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("judged with --now {NOW}")), "{stderr}");
+}
