@@ -288,6 +288,15 @@ pub struct GenerateArgs {
     /// {"transactionId", "fraud", "pattern"} (the label is never a field of the transaction).
     #[arg(long, value_name = "PATH")]
     pub labels: Option<PathBuf>,
+    /// Write the user events (logins; generated only with --fraud-rate) here, as JSON lines
+    /// {"userId", "eventType", "device", "country", "ip", "timestamp"}: what `train`,
+    /// `evaluate` and `batch` take as --user-events.
+    #[arg(long, value_name = "PATH")]
+    pub user_events_jsonl: Option<PathBuf>,
+    /// Topic for the user events when producing to Kafka (Confluent wire format, the
+    /// `user-events` schema id), created with --partitions if missing.
+    #[arg(long, default_value = "user-events", value_name = "NAME")]
+    pub user_events_topic: String,
     /// Spread the rows steadily over this much event time before now (e.g. 30d) instead of
     /// over the last day: rows older than a day are then stale (timestamp INVALID) too.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_ms)]

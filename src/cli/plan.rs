@@ -191,6 +191,10 @@ pub struct GeneratePlan {
     pub truth: Option<PathBuf>,
     /// Fraud labels output (JSON lines).
     pub labels: Option<PathBuf>,
+    /// User events output (JSON lines; fraud mode's logins).
+    pub user_events_jsonl: Option<PathBuf>,
+    /// The Kafka topic of the user events.
+    pub user_events_topic: String,
 }
 
 impl GeneratePlan {
@@ -220,6 +224,14 @@ impl GeneratePlan {
         if args.users == 0 {
             return Err(PlanError::new("--users must be at least 1"));
         }
+        if args.user_events_jsonl.is_some() && args.fraud_rate == 0.0 {
+            return Err(PlanError::new(
+                "--user-events-jsonl needs --fraud-rate: user events (logins) are generated in fraud mode only",
+            ));
+        }
+        if args.user_events_topic == args.topic {
+            return Err(PlanError::new("--user-events-topic must differ from --topic"));
+        }
         let now_ms = args.now.unwrap_or_else(wall_clock_ms);
         let kafka = args.brokers.map(|brokers| -> Result<KafkaSettings, PlanError> {
             Ok(KafkaSettings { brokers, options: parse_options(&args.kafka_option)? })
@@ -244,6 +256,8 @@ impl GeneratePlan {
             jsonl: args.jsonl,
             truth: args.truth,
             labels: args.labels,
+            user_events_jsonl: args.user_events_jsonl,
+            user_events_topic: args.user_events_topic,
         })
     }
 }
@@ -426,6 +440,17 @@ mod tests {
         let plan = generate_plan(&["--jsonl", "x", "--fraud-rate", "0.005", "--labels", "l"]).unwrap();
         assert_eq!((plan.generator.fraud_rate, plan.labels), (0.005, Some(PathBuf::from("l"))));
         assert!(generate_plan(&["--jsonl", "x", "--fraud-rate", "0.5"]).is_err());
+        let plan =
+            generate_plan(&["--jsonl", "x", "--fraud-rate", "0.01", "--user-events-jsonl", "u"]).unwrap();
+        assert_eq!(
+            (plan.user_events_jsonl, plan.user_events_topic.as_str()),
+            (Some("u".into()), "user-events")
+        );
+        assert!(
+            generate_plan(&["--jsonl", "x", "--user-events-jsonl", "u"]).is_err(),
+            "no logins without fraud"
+        );
+        assert!(generate_plan(&["--jsonl", "x", "--user-events-topic", "financial-transactions"]).is_err());
         assert_eq!(generate_plan(&["--jsonl", "x"]).unwrap().generator.pii_rate, 0.0);
         assert_eq!(generate_plan(&["--jsonl", "x", "--pii-rate", "0.01"]).unwrap().generator.pii_rate, 0.01);
         assert!(generate_plan(&["--jsonl", "x", "--pii-rate", "1.5"]).is_err());
