@@ -347,6 +347,12 @@ pub struct BatchArgs {
     /// rows. Without it the fraud columns say UNSCORED.
     #[arg(long, value_name = "DIR[@VERSION]")]
     pub model: Option<ModelRef>,
+    /// User events (JSON lines, as `generate --user-events-jsonl` writes them) whose logins
+    /// the fraud features join (`fraud-features/2`: a login from a new device or country in
+    /// the 30 minutes before a payment). Only with --model; without it every row's login
+    /// features say "no login".
+    #[arg(long, value_name = "PATH", requires = "model")]
+    pub user_events: Option<PathBuf>,
     /// Write the run's summary as JSON to this file too.
     #[arg(long, value_name = "PATH")]
     pub summary_json: Option<PathBuf>,

@@ -298,6 +298,7 @@ impl BatchPlan {
             workers: args.workers,
             timely,
             scorer: None,
+            user_events: args.user_events,
             governor: std::sync::Arc::new(
                 Governor::from_env(handling).map_err(|e| PlanError::new(format!("PII policy: {e}")))?,
             ),

@@ -30,7 +30,7 @@ pub fn labelled_rows(count: usize) -> Vec<(Transaction, bool)> {
 /// a scorer (version 1): the model kind `train` keeps.
 pub fn forest(rows: &[(Transaction, bool)], trees: u16) -> Result<Arc<Scorer>, FraudError> {
     let transactions: Vec<Transaction> = rows.iter().map(|(row, _)| row.clone()).collect();
-    let inputs: Vec<[f64; INPUTS]> = compute(&transactions).iter().map(vector).collect();
+    let inputs: Vec<[f64; INPUTS]> = compute(&transactions, &[]).iter().map(vector).collect();
     let fraud: Vec<bool> = rows.iter().map(|(_, fraud)| *fraud).collect();
     Scorer::from_model(Model::fit_forest(&inputs, &fraud, trees, 12, 7)?, 1, "bench")
 }
