@@ -203,8 +203,16 @@ pub struct RunArgs {
     /// LOW) and model_version in the tables and the output topic; a late row that changes a
     /// user's features re-scores the later rows (retraction + new row). Without a model rows
     /// are UNSCORED (null score). Not with --horizon. Default: the spec's `model`.
+    /// `run` does not read the `user-events` topic yet, so a model (`fraud-features/2`: logins
+    /// from a new device or country) is refused unless --score-without-logins says to score
+    /// without them.
     #[arg(long, value_name = "DIR[@VERSION]")]
     pub model: Option<String>,
+    /// Score with --model although `run` reads no user events: every row's login features
+    /// say "no login" (as `batch --model` without --user-events), so account takeover goes
+    /// unseen. Until `run` reads the `user-events` topic.
+    #[arg(long)]
+    pub score_without_logins: bool,
     /// Table upkeep while running, every DURATION (e.g. 10m): compact the small files of the
     /// quality table (one commit per epoch writes small files) and rewrite the
     /// `quality_current` snapshot table (the consolidated current state) under the output

@@ -118,6 +118,21 @@ impl RunPlan {
             .map(str::parse::<ModelRef>)
             .transpose()
             .map_err(|e| PlanError::new(format!("--model: {e}")))?;
+        match (&model, args.score_without_logins) {
+            (Some(model), false) => {
+                return Err(PlanError::new(format!(
+                    "--model {}: fraud models ({}) join the user-events stream (a login from a new device or \
+                     country in the 30 minutes before a payment), and `run` does not read the user-events topic \
+                     yet; score in batch (`trustflow batch --model M --user-events FILE`), or pass \
+                     --score-without-logins to score with every login feature \"no login\" (account takeover \
+                     then goes unseen)",
+                    model.dir.display(),
+                    crate::fraud::inputs::FEATURE_SET
+                )));
+            }
+            (None, true) => return Err(PlanError::new("--score-without-logins needs --model")),
+            _ => {}
+        }
         let horizon = match spec.horizon.as_deref().map(Horizon::parse).transpose() {
             Ok(horizon) => horizon,
             Err(e) => return Err(PlanError::new(format!("--horizon: {e}"))),
@@ -370,6 +385,17 @@ mod tests {
             Command::Generate(args) => GeneratePlan::from_args(args),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn issue5_run_refuses_a_model_until_it_reads_user_events() {
+        let error = run_plan(&["--model", "/m@1"]).unwrap_err().to_string();
+        for part in ["fraud-features/2", "user-events", "--score-without-logins", "batch --model"] {
+            assert!(error.contains(part), "{part} missing from: {error}");
+        }
+        let plan = run_plan(&["--model", "/m@1", "--score-without-logins"]).unwrap();
+        assert_eq!(plan.model.map(|m| m.dir), Some(PathBuf::from("/m")));
+        assert!(run_plan(&["--score-without-logins"]).is_err(), "the flag needs a model");
     }
 
     #[test]
