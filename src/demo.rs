@@ -136,7 +136,7 @@ pub fn run(
         events,
         None,
         WireEncoder::new(registry, schema_id),
-        Destinations { kafka: Some((&config.kafka, &config.topic)), jsonl: None, labels: None },
+        Destinations::transactions(Some((&config.kafka, &config.topic)), None),
         |sent| tracing::info!(sent, "generated"),
     )?;
     check_retention(&config.kafka, &config.topic, events)?;

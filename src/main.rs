@@ -477,8 +477,14 @@ fn stop_on_signal() -> anyhow::Result<Arc<AtomicBool>> {
 fn generate(plan: GeneratePlan) -> anyhow::Result<()> {
     let registry = LocalRegistry::embedded()?;
     let schema_id = registry.id_for_topic(&plan.topic).unwrap_or(1);
+    // User events (logins) exist in fraud mode only; they keep the user-events subject's id.
+    let fraud_mode = plan.generator.fraud_rate > 0.0;
+    let user_schema_id = registry.id_for_topic("user-events").unwrap_or(3);
     if let Some(kafka) = &plan.kafka {
         kafka.ensure_topics(&[(&plan.topic, plan.partitions)])?;
+        if fraud_mode {
+            kafka.ensure_topics(&[(&plan.user_events_topic, plan.partitions)])?;
+        }
     }
     let mut jsonl = match &plan.jsonl {
         Some(path) => Some(BufWriter::new(
@@ -492,10 +498,18 @@ fn generate(plan: GeneratePlan) -> anyhow::Result<()> {
         )),
         None => None,
     };
+    let mut user_events = match &plan.user_events_jsonl {
+        Some(path) => Some(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => None,
+    };
     let destinations = Destinations {
         kafka: plan.kafka.as_ref().map(|k| (k, plan.topic.as_str())),
         jsonl: jsonl.as_mut().map(|w| w as &mut dyn std::io::Write),
         labels: labels.as_mut().map(|w| w as &mut dyn std::io::Write),
+        user_events: user_events.as_mut().map(|w| w as &mut dyn std::io::Write),
+        user_events_topic: fraud_mode.then_some((plan.user_events_topic.as_str(), user_schema_id)),
     };
     let started = std::time::Instant::now();
     let truth = produce(
@@ -516,6 +530,9 @@ fn generate(plan: GeneratePlan) -> anyhow::Result<()> {
     );
     if truth.fraud_total() > 0 {
         eprintln!("planted {} fraudulent transactions: {:?}", truth.fraud_total(), truth.fraud);
+    }
+    if truth.user_events > 0 {
+        eprintln!("generated {} user events (logins)", truth.user_events);
     }
     if let Some(path) = &plan.truth {
         let file = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;

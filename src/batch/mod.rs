@@ -23,6 +23,7 @@ pub mod jsonl;
 pub mod output;
 pub mod parquet_in;
 pub mod summary;
+pub mod user_events;
 
 use std::path::{Component, Path, PathBuf};
 use std::time::Instant;
@@ -59,6 +60,9 @@ pub struct BatchJob {
     pub timely: timely::Config,
     /// The fraud model that scores every row (`None`: rows are `UNSCORED`).
     pub scorer: Option<std::sync::Arc<crate::fraud::score::Scorer>>,
+    /// User events (JSON lines, [`user_events`]) whose logins the fraud features join
+    /// (`fraud-features/2`); without them every row's login features say "no login".
+    pub user_events: Option<PathBuf>,
     /// The PII policy the output rows are written under.
     pub governor: std::sync::Arc<crate::governance::Governor>,
     /// Encrypt the output with this key (the spec's `encryption_required`); never printed.
@@ -139,9 +143,14 @@ pub fn run(job: &BatchJob) -> Result<BatchSummary, BatchError> {
     let read_elapsed = started.elapsed();
     tracing::info!(rows = read.rows, rejected = read.rejected, seconds = read_elapsed.as_secs_f64(), "read");
 
+    let user_events = match &job.user_events {
+        Some(path) => user_events::read(path)?,
+        None => Vec::new(),
+    };
     let graph_started = Instant::now();
     let verdicts = evaluate_bounded(
         rows,
+        user_events,
         job.now_ms,
         job.scorer.clone(),
         Some(job.governor.clone()),

@@ -67,7 +67,7 @@ pub fn preload(
         config.events,
         None,
         WireEncoder::new(fixture.registry.clone(), fixture.schema_id),
-        Destinations { kafka: Some((&config.kafka, &topic)), jsonl: Some(&mut file), labels: None },
+        Destinations::transactions(Some((&config.kafka, &topic)), Some(&mut file)),
         |sent| progress(&format!("preload: {sent} sent")),
     )?;
     drop(file);

@@ -179,6 +179,7 @@ pub fn batch(
         workers,
         timely: timely_config(workers),
         scorer: None,
+        user_events: None,
         governor: fixture.governor.clone(),
         encryption: None,
     };

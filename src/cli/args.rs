@@ -203,8 +203,16 @@ pub struct RunArgs {
     /// LOW) and model_version in the tables and the output topic; a late row that changes a
     /// user's features re-scores the later rows (retraction + new row). Without a model rows
     /// are UNSCORED (null score). Not with --horizon. Default: the spec's `model`.
+    /// `run` does not read the `user-events` topic yet, so a model (`fraud-features/2`: logins
+    /// from a new device or country) is refused unless --score-without-logins says to score
+    /// without them.
     #[arg(long, value_name = "DIR[@VERSION]")]
     pub model: Option<String>,
+    /// Score with --model although `run` reads no user events: every row's login features
+    /// say "no login" (as `batch --model` without --user-events), so account takeover goes
+    /// unseen. Until `run` reads the `user-events` topic.
+    #[arg(long)]
+    pub score_without_logins: bool,
     /// Table upkeep while running, every DURATION (e.g. 10m): compact the small files of the
     /// quality table (one commit per epoch writes small files) and rewrite the
     /// `quality_current` snapshot table (the consolidated current state) under the output
@@ -288,6 +296,15 @@ pub struct GenerateArgs {
     /// {"transactionId", "fraud", "pattern"} (the label is never a field of the transaction).
     #[arg(long, value_name = "PATH")]
     pub labels: Option<PathBuf>,
+    /// Write the user events (logins; generated only with --fraud-rate) here, as JSON lines
+    /// {"userId", "eventType", "device", "country", "ip", "timestamp"}: what `train`,
+    /// `evaluate` and `batch` take as --user-events.
+    #[arg(long, value_name = "PATH")]
+    pub user_events_jsonl: Option<PathBuf>,
+    /// Topic for the user events when producing to Kafka (Confluent wire format, the
+    /// `user-events` schema id), created with --partitions if missing.
+    #[arg(long, default_value = "user-events", value_name = "NAME")]
+    pub user_events_topic: String,
     /// Spread the rows steadily over this much event time before now (e.g. 30d) instead of
     /// over the last day: rows older than a day are then stale (timestamp INVALID) too.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_ms)]
@@ -338,6 +355,12 @@ pub struct BatchArgs {
     /// rows. Without it the fraud columns say UNSCORED.
     #[arg(long, value_name = "DIR[@VERSION]")]
     pub model: Option<ModelRef>,
+    /// User events (JSON lines, as `generate --user-events-jsonl` writes them) whose logins
+    /// the fraud features join (`fraud-features/2`: a login from a new device or country in
+    /// the 30 minutes before a payment). Only with --model; without it every row's login
+    /// features say "no login".
+    #[arg(long, value_name = "PATH", requires = "model")]
+    pub user_events: Option<PathBuf>,
     /// Write the run's summary as JSON to this file too.
     #[arg(long, value_name = "PATH")]
     pub summary_json: Option<PathBuf>,

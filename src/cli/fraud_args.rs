@@ -17,6 +17,12 @@ pub struct TrainArgs {
     /// --labels` writes them); joined to the input by transactionId.
     #[arg(long, value_name = "PATH")]
     pub labels: PathBuf,
+    /// User events, JSON lines {"userId", "eventType", "device", "country", "ip",
+    /// "timestamp"} (`generate --user-events-jsonl` writes them), whose logins the features
+    /// join (`fraud-features/2`: a login from a new device or country in the 30 minutes before
+    /// a payment). Without it every row's login features say "no login".
+    #[arg(long, value_name = "PATH")]
+    pub user_events: Option<PathBuf>,
     /// The model registry: the kept model is saved as its next version, DIR/<version>/.
     #[arg(long, value_name = "DIR")]
     pub model_dir: PathBuf,
@@ -57,6 +63,12 @@ pub struct EvaluateArgs {
     /// Their labels (JSON lines).
     #[arg(long, value_name = "PATH")]
     pub labels: PathBuf,
+    /// User events, JSON lines {"userId", "eventType", "device", "country", "ip",
+    /// "timestamp"} (`generate --user-events-jsonl` writes them), whose logins the features
+    /// join (`fraud-features/2`: a login from a new device or country in the 30 minutes before
+    /// a payment). Without it every row's login features say "no login".
+    #[arg(long, value_name = "PATH")]
+    pub user_events: Option<PathBuf>,
     /// Also write the report as JSON here.
     #[arg(long, value_name = "PATH")]
     pub report_json: Option<PathBuf>,

@@ -47,6 +47,7 @@ impl TrainPlan {
         let job = TrainJob {
             input: args.input,
             labels: args.labels,
+            user_events: args.user_events,
             model_dir: args.model_dir,
             config,
             created_ms: wall_clock_ms(),
@@ -68,7 +69,12 @@ impl EvaluatePlan {
     /// Takes `args` as they are (the model reference is parsed by clap).
     pub fn from_args(args: EvaluateArgs) -> EvaluatePlan {
         EvaluatePlan {
-            job: EvaluateJob { model: args.model, input: args.input, labels: args.labels },
+            job: EvaluateJob {
+                model: args.model,
+                input: args.input,
+                labels: args.labels,
+                user_events: args.user_events,
+            },
             report_json: args.report_json,
         }
     }

@@ -121,6 +121,21 @@ impl RunPlan {
             .map(str::parse::<ModelRef>)
             .transpose()
             .map_err(|e| PlanError::new(format!("--model: {e}")))?;
+        match (&model, args.score_without_logins) {
+            (Some(model), false) => {
+                return Err(PlanError::new(format!(
+                    "--model {}: fraud models ({}) join the user-events stream (a login from a new device or \
+                     country in the 30 minutes before a payment), and `run` does not read the user-events topic \
+                     yet; score in batch (`trustflow batch --model M --user-events FILE`), or pass \
+                     --score-without-logins to score with every login feature \"no login\" (account takeover \
+                     then goes unseen)",
+                    model.dir.display(),
+                    crate::fraud::inputs::FEATURE_SET
+                )));
+            }
+            (None, true) => return Err(PlanError::new("--score-without-logins needs --model")),
+            _ => {}
+        }
         let horizon = match spec.horizon.as_deref().map(Horizon::parse).transpose() {
             Ok(horizon) => horizon,
             Err(e) => return Err(PlanError::new(format!("--horizon: {e}"))),
@@ -195,6 +210,10 @@ pub struct GeneratePlan {
     pub truth: Option<PathBuf>,
     /// Fraud labels output (JSON lines).
     pub labels: Option<PathBuf>,
+    /// User events output (JSON lines; fraud mode's logins).
+    pub user_events_jsonl: Option<PathBuf>,
+    /// The Kafka topic of the user events.
+    pub user_events_topic: String,
 }
 
 impl GeneratePlan {
@@ -224,6 +243,14 @@ impl GeneratePlan {
         if args.users == 0 {
             return Err(PlanError::new("--users must be at least 1"));
         }
+        if args.user_events_jsonl.is_some() && args.fraud_rate == 0.0 {
+            return Err(PlanError::new(
+                "--user-events-jsonl needs --fraud-rate: user events (logins) are generated in fraud mode only",
+            ));
+        }
+        if args.user_events_topic == args.topic {
+            return Err(PlanError::new("--user-events-topic must differ from --topic"));
+        }
         let now_ms = args.now.unwrap_or_else(wall_clock_ms);
         let kafka = args.brokers.map(|brokers| -> Result<KafkaSettings, PlanError> {
             Ok(KafkaSettings { brokers, options: parse_options(&args.kafka_option)? })
@@ -248,6 +275,8 @@ impl GeneratePlan {
             jsonl: args.jsonl,
             truth: args.truth,
             labels: args.labels,
+            user_events_jsonl: args.user_events_jsonl,
+            user_events_topic: args.user_events_topic,
         })
     }
 }
@@ -288,6 +317,7 @@ impl BatchPlan {
             workers: args.workers,
             timely,
             scorer: None,
+            user_events: args.user_events,
             governor: std::sync::Arc::new(
                 Governor::from_env(handling).map_err(|e| PlanError::new(format!("PII policy: {e}")))?,
             ),
@@ -362,6 +392,17 @@ mod tests {
     }
 
     #[test]
+    fn issue5_run_refuses_a_model_until_it_reads_user_events() {
+        let error = run_plan(&["--model", "/m@1"]).unwrap_err().to_string();
+        for part in ["fraud-features/2", "user-events", "--score-without-logins", "batch --model"] {
+            assert!(error.contains(part), "{part} missing from: {error}");
+        }
+        let plan = run_plan(&["--model", "/m@1", "--score-without-logins"]).unwrap();
+        assert_eq!(plan.model.map(|m| m.dir), Some(PathBuf::from("/m")));
+        assert!(run_plan(&["--score-without-logins"]).is_err(), "the flag needs a model");
+    }
+
+    #[test]
     fn no_brokers_means_a_bounded_demo() {
         let plan = run_plan(&[]).unwrap();
         assert!(plan.brokers.is_none() && plan.bounded);
@@ -430,6 +471,17 @@ mod tests {
         let plan = generate_plan(&["--jsonl", "x", "--fraud-rate", "0.005", "--labels", "l"]).unwrap();
         assert_eq!((plan.generator.fraud_rate, plan.labels), (0.005, Some(PathBuf::from("l"))));
         assert!(generate_plan(&["--jsonl", "x", "--fraud-rate", "0.5"]).is_err());
+        let plan =
+            generate_plan(&["--jsonl", "x", "--fraud-rate", "0.01", "--user-events-jsonl", "u"]).unwrap();
+        assert_eq!(
+            (plan.user_events_jsonl, plan.user_events_topic.as_str()),
+            (Some("u".into()), "user-events")
+        );
+        assert!(
+            generate_plan(&["--jsonl", "x", "--user-events-jsonl", "u"]).is_err(),
+            "no logins without fraud"
+        );
+        assert!(generate_plan(&["--jsonl", "x", "--user-events-topic", "financial-transactions"]).is_err());
         assert_eq!(generate_plan(&["--jsonl", "x"]).unwrap().generator.pii_rate, 0.0);
         assert_eq!(generate_plan(&["--jsonl", "x", "--pii-rate", "0.01"]).unwrap().generator.pii_rate, 0.01);
         assert!(generate_plan(&["--jsonl", "x", "--pii-rate", "1.5"]).is_err());

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use super::error::FraudError;
 use crate::batch::input::{self, InputFormat, ReadStats, Rejects};
 use crate::batch::{BatchError, parquet_in};
-use crate::record::Transaction;
+use crate::record::{Transaction, UserEvent};
 use crate::sink::ChangeType;
 use crate::sink::columns::CHANGE_TYPE;
 
@@ -62,6 +62,25 @@ impl FileIdentity {
         let sha256 = hash_files(std::slice::from_ref(&absolute), false)?;
         Ok(FileIdentity { path: absolute.display().to_string(), sha256 })
     }
+}
+
+/// The user events a model's login features came from (`--user-events`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserEventsIdentity {
+    /// The JSON lines file, by path and hash.
+    pub file: FileIdentity,
+    /// User events read.
+    pub events: u64,
+    /// Of which logins (the only events the features use).
+    pub logins: u64,
+}
+
+/// The user events at `path` (JSON lines, `batch::user_events`) and their identity.
+pub fn load_user_events(path: &Path) -> Result<(Vec<UserEvent>, UserEventsIdentity), FraudError> {
+    let events = crate::batch::user_events::read(path)?;
+    let logins = events.iter().filter(|e| super::logins::Login::of(e).is_some()).count() as u64;
+    let identity = UserEventsIdentity { file: FileIdentity::of(path)?, events: events.len() as u64, logins };
+    Ok((events, identity))
 }
 
 /// Transactions read from an input, and where they came from.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::features;
 use super::inputs::{self, INPUTS};
 use super::labels::Labels;
-use crate::record::Transaction;
+use crate::record::{Transaction, UserEvent};
 
 /// One labelled transaction, as the models and the amount rule see it.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,10 +37,15 @@ pub struct Coverage {
     pub fraud: u64,
 }
 
-/// The examples of `rows` (features over all of `rows`, labelled ones kept), sorted by
-/// timestamp, then transactionId, then input position: the order the time split cuts.
-pub fn assemble(rows: &[Transaction], labels: &Labels) -> (Vec<Example>, Coverage) {
-    let features = features::compute(rows);
+/// The examples of `rows` (features over all of `rows` and the logins among `user_events`,
+/// labelled ones kept), sorted by timestamp, then transactionId, then input position: the
+/// order the time split cuts.
+pub fn assemble(
+    rows: &[Transaction],
+    user_events: &[UserEvent],
+    labels: &Labels,
+) -> (Vec<Example>, Coverage) {
+    let features = features::compute(rows, user_events);
     let mut coverage = Coverage { rows: rows.len() as u64, ..Coverage::default() };
     let mut keyed: Vec<((i64, &str, usize), Example)> = Vec::new();
     for (i, (row, features)) in rows.iter().zip(&features).enumerate() {

@@ -14,13 +14,17 @@
 //!   amounts (currency ignored), exactly in cents.
 //! * **running statistics**: mean and population standard deviation of all history amounts.
 //! * **last 6**: the 6 history rows just before `r` (fewer if there are fewer).
+//! * **logins** (`fraud-features/2`): the user's logins in `(t - 30 min, t]` from the
+//!   user-events stream, and the latest of them from a device or country the user never
+//!   logged in from before ([`super::logins`]).
 
 use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::logins::{Login, LoginTimeline};
 use crate::dataflow::quality::rules::cents;
-use crate::record::Transaction;
+use crate::record::{Transaction, UserEvent};
 
 /// One minute, in milliseconds.
 pub const MINUTE_MS: i64 = 60_000;
@@ -61,6 +65,16 @@ pub struct Features {
     pub since_previous_s: Option<f64>,
     /// Hour of day of the timestamp, UTC, 0 to 23; null iff no timestamp.
     pub hour: Option<u8>,
+    /// The user's logins in `(t - 30 min, t]`; null iff no timestamp.
+    #[serde(default)]
+    pub logins_30m: Option<u64>,
+    /// Seconds since the latest login in `(t - 30 min, t]` from a device the user had never
+    /// logged in from before; null when there is none (or no timestamp).
+    #[serde(default)]
+    pub new_device_login_s: Option<f64>,
+    /// As `new_device_login_s`, for a country the user had never logged in from.
+    #[serde(default)]
+    pub new_country_login_s: Option<f64>,
 }
 
 /// The fields as bits, for equality, order and hashing.
@@ -74,6 +88,9 @@ type FeatureBits = (
     Option<bool>,
     Option<u64>,
     Option<u8>,
+    Option<u64>,
+    Option<u64>,
+    Option<u64>,
 );
 
 impl Features {
@@ -89,6 +106,9 @@ impl Features {
             self.new_currency,
             bits(self.since_previous_s),
             self.hour,
+            self.logins_30m,
+            bits(self.new_device_login_s),
+            bits(self.new_country_login_s),
         )
     }
 }
@@ -119,10 +139,11 @@ impl std::hash::Hash for Features {
     }
 }
 
-/// The features of every row of `rows`, in the same order. Deterministic: the result depends
-/// only on the multiset of rows, not on their order in `rows` (copies of a row get their
-/// copies' features in input order, and copies are indistinguishable).
-pub fn compute(rows: &[Transaction]) -> Vec<Features> {
+/// The features of every row of `rows`, in the same order, with the logins among `events`
+/// (other user events are ignored). Deterministic: the result depends only on the multisets
+/// of rows and events, not on their order (copies of a row get their copies' features in
+/// input order, and copies are indistinguishable).
+pub fn compute(rows: &[Transaction], events: &[UserEvent]) -> Vec<Features> {
     let mut out: Vec<Features> =
         rows.iter().map(|row| Features { amount: row.amount.map(units), ..Features::default() }).collect();
     let mut users: HashMap<Option<&str>, Vec<usize>> = HashMap::new();
@@ -131,10 +152,18 @@ pub fn compute(rows: &[Transaction]) -> Vec<Features> {
             users.entry(row.user_id.as_deref()).or_default().push(i);
         }
     }
-    for mut history in users.into_values() {
+    let mut logins: HashMap<String, Vec<Login>> = HashMap::new();
+    for (user, login) in events.iter().filter_map(Login::of) {
+        logins.entry(user).or_default().push(login);
+    }
+    for (user, mut history) in users {
         history.sort_by(|&a, &b| rows[a].cmp(&rows[b]).then(a.cmp(&b)));
+        let timeline = match user.and_then(|u| logins.get(u)) {
+            Some(logins) => LoginTimeline::new(logins.iter().map(|l| (l, 1))),
+            None => LoginTimeline::empty(),
+        };
         let mut at = history.iter();
-        walk(history.iter().map(|&i| (&rows[i], 1)), |_, features| {
+        walk(history.iter().map(|&i| (&rows[i], 1)), &timeline, |_, features| {
             if let Some(&index) = at.next() {
                 out[index] = features;
             }
@@ -147,10 +176,11 @@ pub fn compute(rows: &[Transaction]) -> Vec<Features> {
 /// with its multiplicity, as a differential `reduce` sees them) and calls `emit(row, features)`
 /// once per physical row, in order: copies of a row are consecutive physical rows, the later
 /// with the earlier in its history. Rows without a timestamp get their amount only and are in
-/// nobody's history. This is the whole definition; [`compute`] and the incremental operator
-/// (`dataflow::fraud`) both call it.
+/// nobody's history. `logins` is the user's [`LoginTimeline`]. This is the whole definition;
+/// [`compute`] and the incremental operator (`dataflow::quality::graph`) both call it.
 pub fn walk<'a>(
     rows: impl IntoIterator<Item = (&'a Transaction, isize)>,
+    logins: &LoginTimeline,
     mut emit: impl FnMut(&'a Transaction, Features),
 ) {
     let mut times: Vec<i64> = Vec::new();
@@ -193,6 +223,10 @@ pub fn walk<'a>(
             features.new_currency = currency.filter(|_| k > 0).map(|c| !currencies.contains(c));
             features.since_previous_s = (k > 0).then(|| (t - times[k - 1]) as f64 / 1000.0);
             features.hour = Some(t.div_euclid(HOUR_MS).rem_euclid(24) as u8);
+            let login = logins.at(t);
+            features.logins_30m = login.logins_30m;
+            features.new_device_login_s = login.new_device_login_s;
+            features.new_country_login_s = login.new_country_login_s;
             emit(row, features);
             if let Some(c) = currency {
                 currencies.insert(c);

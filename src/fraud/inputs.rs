@@ -8,10 +8,10 @@ use super::features::Features;
 
 /// Version of the feature definitions and this encoding; part of every artifact's feature
 /// list check (change it whenever a definition or an encoding changes).
-pub const FEATURE_SET: &str = "fraud-features/1";
+pub const FEATURE_SET: &str = "fraud-features/2";
 
 /// Number of model inputs.
-pub const INPUTS: usize = 14;
+pub const INPUTS: usize = 18;
 
 /// The model inputs, in vector order.
 pub const FEATURE_NAMES: [&str; INPUTS] = [
@@ -29,6 +29,10 @@ pub const FEATURE_NAMES: [&str; INPUTS] = [
     "since_previous_log",
     "hour",
     "night",
+    "logins_30m_log",
+    "new_device_login",
+    "new_country_login",
+    "new_login_age_log",
 ];
 
 /// Bounds of the z-score input.
@@ -39,6 +43,9 @@ const RATIO_RANGE: (f64, f64) = (1e-3, 1e3);
 const NO_PREVIOUS_S: f64 = 86_400.0;
 /// Hour assumed for a row without timestamp.
 const NO_HOUR: f64 = 12.0;
+/// Seconds since a new-device or new-country login assumed when there is none in the window:
+/// the window's length (30 minutes).
+const NO_NEW_LOGIN_S: f64 = (super::logins::LOGIN_WINDOW_MS / 1000) as f64;
 /// Hours `[0, NIGHT_END)` UTC count as night.
 const NIGHT_END: u8 = 6;
 
@@ -67,10 +74,24 @@ pub fn vector(f: &Features) -> [f64; INPUTS] {
         log1p_pos(f.since_previous_s.unwrap_or(NO_PREVIOUS_S)),
         hour,
         f64::from(u8::from(f.hour.is_some_and(|h| h < NIGHT_END))),
+        count(f.logins_30m),
+        f64::from(u8::from(f.new_device_login_s.is_some())),
+        f64::from(u8::from(f.new_country_login_s.is_some())),
+        log1p_pos(new_login_age(f)),
     ]
 }
 
-/// The feature list as owned strings, the set's version first (`fraud-features/1`, then
+/// Seconds since the latest new-device or new-country login in the window (the smaller of
+/// the two), or the window's length when there is none.
+fn new_login_age(f: &Features) -> f64 {
+    match (f.new_device_login_s, f.new_country_login_s) {
+        (Some(a), Some(b)) => a.min(b),
+        (Some(a), None) | (None, Some(a)) => a,
+        (None, None) => NO_NEW_LOGIN_S,
+    }
+}
+
+/// The feature list as owned strings, the set's version first (`fraud-features/2`, then
 /// the names): what artifacts record and loading compares.
 pub fn feature_list() -> Vec<String> {
     std::iter::once(FEATURE_SET).chain(FEATURE_NAMES).map(str::to_owned).collect()
@@ -86,6 +107,18 @@ mod tests {
         assert!(empty.iter().all(|x| x.is_finite()));
         assert_eq!(empty[11], NO_PREVIOUS_S.ln_1p());
         assert_eq!((empty[12], empty[13]), (NO_HOUR, 0.0));
+        assert_eq!((empty[14], empty[15], empty[16]), (0.0, 0.0, 0.0));
+        assert_eq!(empty[17], 1800f64.ln_1p(), "no new login: the window's 30 minutes");
+        let login = Features {
+            logins_30m: Some(2),
+            new_device_login_s: Some(600.0),
+            new_country_login_s: Some(0.0),
+            ..Features::default()
+        };
+        let v = vector(&login);
+        assert_eq!((v[14], v[15], v[16], v[17]), (2f64.ln_1p(), 1.0, 1.0, 0.0));
+        let device_only = vector(&Features { new_country_login_s: None, ..login });
+        assert_eq!((device_only[16], device_only[17]), (0.0, 600f64.ln_1p()));
         let wild = Features {
             amount: Some(-5.0),
             zscore: Some(1e300),

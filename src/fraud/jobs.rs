@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::FraudError;
-use super::dataset::{self, DataIdentity, FileIdentity};
+use super::dataset::{self, DataIdentity, FileIdentity, UserEventsIdentity};
 use super::evaluation::{AmountRule, Evaluation, evaluate};
 use super::examples::{self, Coverage, Example};
 use super::labels::Labels;
@@ -22,6 +22,8 @@ pub struct TrainJob {
     pub input: PathBuf,
     /// The labels file.
     pub labels: PathBuf,
+    /// User events (JSON lines) whose logins the features join; `None`: no logins.
+    pub user_events: Option<PathBuf>,
     /// The registry to save the kept model in.
     pub model_dir: PathBuf,
     /// The settings.
@@ -48,6 +50,8 @@ pub struct TrainReport {
     pub data: DataIdentity,
     /// The labels file.
     pub labels: FileIdentity,
+    /// The user events, if any.
+    pub user_events: Option<UserEventsIdentity>,
     /// Labelled examples out of the input.
     pub coverage: Coverage,
     /// The time split.
@@ -66,23 +70,47 @@ pub struct TrainReport {
     pub seconds: (f64, f64, f64),
 }
 
-/// Reads the input and the labels into examples.
+/// What [`examples`] read.
+struct Read {
+    data: DataIdentity,
+    labels: FileIdentity,
+    user_events: Option<UserEventsIdentity>,
+    examples: Vec<Example>,
+    coverage: Coverage,
+}
+
+/// Reads the input, the user events and the labels into examples.
 fn examples(
     input: &std::path::Path,
     labels: &std::path::Path,
-) -> Result<(DataIdentity, FileIdentity, Vec<Example>, Coverage), FraudError> {
+    user_events: Option<&std::path::Path>,
+) -> Result<Read, FraudError> {
     let data = dataset::load(input)?;
+    let (events, user_events) = match user_events {
+        Some(path) => {
+            let (events, identity) = dataset::load_user_events(path)?;
+            (events, Some(identity))
+        }
+        None => (Vec::new(), None),
+    };
     let label_set = Labels::read(labels)?;
     let label_identity = FileIdentity::of(labels)?;
-    let (examples, coverage) = examples::assemble(&data.rows, &label_set);
-    tracing::info!(rows = coverage.rows, labelled = coverage.labelled, fraud = coverage.fraud, "examples");
-    Ok((data.identity, label_identity, examples, coverage))
+    let (examples, coverage) = examples::assemble(&data.rows, &events, &label_set);
+    tracing::info!(
+        rows = coverage.rows,
+        labelled = coverage.labelled,
+        fraud = coverage.fraud,
+        user_events = events.len(),
+        "examples"
+    );
+    Ok(Read { data: data.identity, labels: label_identity, user_events, examples, coverage })
 }
 
 /// Trains both algorithms, keeps the better, saves it as the registry's next version.
 pub fn run_train(job: &TrainJob) -> Result<TrainReport, FraudError> {
     let started = Instant::now();
-    let (data, labels, examples, coverage) = examples(&job.input, &job.labels)?;
+    let Read { data, labels, user_events, examples, coverage } =
+        examples(&job.input, &job.labels, job.user_events.as_deref())?;
     let read_seconds = started.elapsed().as_secs_f64();
     let fit_started = Instant::now();
     let trained = train::train(&examples, &job.config)?;
@@ -90,6 +118,7 @@ pub fn run_train(job: &TrainJob) -> Result<TrainReport, FraudError> {
     let record = TrainingRecord {
         data: data.clone(),
         labels: labels.clone(),
+        user_events: user_events.clone(),
         coverage: coverage.clone(),
         split: trained.split.clone(),
         config: job.config.clone(),
@@ -103,6 +132,7 @@ pub fn run_train(job: &TrainJob) -> Result<TrainReport, FraudError> {
     Ok(TrainReport {
         data,
         labels,
+        user_events,
         coverage,
         split: trained.split,
         candidates: trained.candidates,
@@ -127,6 +157,8 @@ pub struct EvaluateJob {
     pub input: PathBuf,
     /// Their labels.
     pub labels: PathBuf,
+    /// User events (JSON lines) whose logins the features join; `None`: no logins.
+    pub user_events: Option<PathBuf>,
 }
 
 /// A saved model on new labelled data.
@@ -140,6 +172,8 @@ pub struct EvaluateReport {
     pub data: DataIdentity,
     /// Their labels.
     pub labels: FileIdentity,
+    /// The user events, if any.
+    pub user_events: Option<UserEventsIdentity>,
     /// Labelled examples out of the input.
     pub coverage: Coverage,
     /// The model against the amount rule (the rule's thresholds from the model's training).
@@ -154,7 +188,17 @@ pub struct EvaluateReport {
 pub fn run_evaluate(job: &EvaluateJob) -> Result<EvaluateReport, FraudError> {
     let registry = Registry::new(&job.model.dir);
     let loaded = registry.load(job.model.selector)?;
-    let (data, labels, examples, coverage) = examples(&job.input, &job.labels)?;
+    let Read { data, labels, user_events, examples, coverage } =
+        examples(&job.input, &job.labels, job.user_events.as_deref())?;
+    let trained_with = loaded.meta.training.user_events.is_some();
+    if trained_with != user_events.is_some() {
+        tracing::warn!(
+            trained_with_user_events = trained_with,
+            evaluated_with_user_events = user_events.is_some(),
+            "the model was trained and is evaluated with different login information: its login \
+             features say \"no login\" on the side without --user-events"
+        );
+    }
     if coverage.fraud == 0 || coverage.fraud == coverage.labelled {
         return Err(FraudError::NotEnoughData(format!(
             "{} labelled examples, {} of them fraud: evaluation needs both",
@@ -172,6 +216,7 @@ pub fn run_evaluate(job: &EvaluateJob) -> Result<EvaluateReport, FraudError> {
         algorithm: loaded.meta.algorithm,
         data,
         labels,
+        user_events,
         coverage,
         evaluation,
         trained_holdout: loaded.meta.training.holdout.model.clone(),

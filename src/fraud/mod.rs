@@ -1,7 +1,8 @@
 //! Fraud scoring: labelled data, features, training, evaluation, model registry, scoring.
 //!
 //! * [`features`]: the reference per-transaction features over the user's event-time history
-//!   (`docs/fraud-features.md`), and [`inputs`]: the model's numeric input vector.
+//!   (`docs/fraud-features.md`), [`logins`]: the login features from the user-events
+//!   stream (`fraud-features/2`), and [`inputs`]: the model's numeric input vector.
 //! * [`dataset`], [`labels`], [`examples`]: transactions (JSON lines, Parquet or Delta) and a
 //!   side file of labels joined by transactionId into examples in event-time order.
 //! * [`model`], [`train`]: smartcore logistic regression and random forest fitted on a
@@ -22,6 +23,7 @@ pub mod features;
 pub mod inputs;
 pub mod jobs;
 pub mod labels;
+pub mod logins;
 pub mod metrics;
 pub mod model;
 pub mod registry;
@@ -66,6 +68,10 @@ impl RiskCategory {
 #[cfg(test)]
 #[path = "features_tests.rs"]
 mod features_tests;
+
+#[cfg(test)]
+#[path = "logins_tests.rs"]
+mod logins_tests;
 
 #[cfg(test)]
 #[path = "registry_tests.rs"]

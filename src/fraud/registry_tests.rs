@@ -34,6 +34,7 @@ fn record() -> TrainingRecord {
             rejected: 0,
         },
         labels: FileIdentity { path: "/data/labels.jsonl".into(), sha256: "11".repeat(32) },
+        user_events: None,
         coverage: Coverage::default(),
         split: Split {
             fit_rows: 210,

@@ -3,7 +3,7 @@
 use std::fmt::{self, Display, Formatter};
 use std::time::{Duration, UNIX_EPOCH};
 
-use super::dataset::{DataIdentity, FileIdentity};
+use super::dataset::{DataIdentity, FileIdentity, UserEventsIdentity};
 use super::evaluation::{AmountRule, Evaluation};
 use super::examples::Coverage;
 use super::jobs::{EvaluateReport, TrainReport};
@@ -63,6 +63,25 @@ fn data_lines(
     )
 }
 
+fn user_events_line(f: &mut Formatter<'_>, events: Option<&UserEventsIdentity>) -> fmt::Result {
+    match events {
+        Some(e) => writeln!(
+            f,
+            "{:<12} {} (sha256 {}): {} user events, {} logins joined",
+            "user events",
+            e.file.path,
+            short(&e.file.sha256),
+            e.events,
+            e.logins
+        ),
+        None => writeln!(
+            f,
+            "{:<12} none (--user-events not given): every login feature says \"no login\"",
+            "user events"
+        ),
+    }
+}
+
 fn metrics_header(f: &mut Formatter<'_>) -> fmt::Result {
     writeln!(
         f,
@@ -113,6 +132,7 @@ fn rule_and_patterns(f: &mut Formatter<'_>, rule: &AmountRule, evaluation: &Eval
 impl Display for TrainReport {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         data_lines(f, "trained on", &self.data, &self.labels, &self.coverage)?;
+        user_events_line(f, self.user_events.as_ref())?;
         let s = &self.split;
         writeln!(
             f,
@@ -176,6 +196,7 @@ impl Display for EvaluateReport {
             short(&self.model.sha256)
         )?;
         data_lines(f, "evaluated on", &self.data, &self.labels, &self.coverage)?;
+        user_events_line(f, self.user_events.as_ref())?;
         writeln!(f, "metrics (HIGH: score > {HIGH}, MEDIUM: score > {MEDIUM})")?;
         metrics_header(f)?;
         metrics_row(f, "model", &self.evaluation.model, "")?;

@@ -18,7 +18,7 @@ use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 use super::FraudError;
-use super::dataset::{DataIdentity, FileIdentity};
+use super::dataset::{DataIdentity, FileIdentity, UserEventsIdentity};
 use super::evaluation::{AmountRule, Evaluation, evaluate_scores};
 use super::examples::{Coverage, Example};
 use super::metrics::Metrics;
@@ -109,6 +109,10 @@ pub struct TrainingRecord {
     pub data: DataIdentity,
     /// The labels file.
     pub labels: FileIdentity,
+    /// The user events whose logins the features joined (`None`: trained without them, every
+    /// login feature "no login").
+    #[serde(default)]
+    pub user_events: Option<UserEventsIdentity>,
     /// How much of the input became labelled examples.
     pub coverage: Coverage,
     /// The time split and the training sample.

@@ -7,9 +7,10 @@ use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 
 use super::fraud::{FraudPattern, FraudRow, Planter, Victim};
+use super::logins::LoginPlanter;
 use super::pii::{PiiPlanter, PlantedPii};
 use crate::dataflow::quality::rules::timestamp_valid;
-use crate::record::Transaction;
+use crate::record::{Transaction, UserEvent};
 
 /// Currencies the generator's normal rows use.
 const CURRENCIES: [&str; 8] = ["USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "SEK"];
@@ -166,6 +167,8 @@ pub struct Generator {
     fraud: Option<Planter>,
     /// Planted PII, on its own random stream; `None` without a PII rate.
     pii: Option<PiiPlanter>,
+    /// User events (logins), on their own random stream; `None` without a fraud rate.
+    logins: Option<LoginPlanter>,
 }
 
 impl Generator {
@@ -185,7 +188,15 @@ impl Generator {
             users.iter_mut().for_each(|user| user.clock_ms = planter.clock_start(lo, hi));
         }
         let pii = PiiPlanter::new(config.seed, config.pii_rate);
-        Generator { config, rng, users, emitted: 0, recent: Vec::new(), burst: None, fraud, pii }
+        let logins = fraud.is_some().then(|| LoginPlanter::new(config.seed));
+        Generator { config, rng, users, emitted: 0, recent: Vec::new(), burst: None, fraud, pii, logins }
+    }
+
+    /// The next user event planned so far (fraud mode only: logins before ordinary rows and
+    /// takeover logins, `super::logins`). The producer drains them after each transaction
+    /// event, so a login is sent before the payment that follows it.
+    pub fn next_user_event(&mut self) -> Option<UserEvent> {
+        self.logins.as_mut()?.pending()
     }
 
     /// A user index, skewed so that low indexes are much more active.
@@ -226,6 +237,9 @@ impl Generator {
             }
         };
         let typical = state.typical_cents;
+        if let Some(logins) = self.logins.as_mut() {
+            logins.before_row(user, timestamp);
+        }
         let currency = match self.fraud.as_mut() {
             Some(planter) => planter.ordinary_currency(state.home_currency, &CURRENCIES),
             None => state.home_currency,
@@ -364,7 +378,11 @@ impl Generator {
                     home_currency: state.home_currency,
                     reference_ms,
                 };
-                planter.campaign(victim, &CURRENCIES, bounds)
+                let first = planter.campaign(victim, &CURRENCIES, bounds);
+                if let (Some(takeover), Some(logins)) = (planter.take_takeover(), self.logins.as_mut()) {
+                    logins.takeover(takeover);
+                }
+                first
             }
             None => return None,
         };

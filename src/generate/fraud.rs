@@ -13,6 +13,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
+use super::logins::Takeover;
+
 /// Salt that separates the planter's random stream from the generator's.
 const SALT: u64 = 0x6672_6175_645f_7631;
 const MINUTE_MS: i64 = 60_000;
@@ -40,16 +42,20 @@ pub enum FraudPattern {
     NightTime,
     /// Many ordinary-to-large payments within a minute or two.
     RapidVelocity,
+    /// A login from a device the user never used and/or from abroad (on the user-events
+    /// stream, [`super::logins`]), then within minutes one to three large payments.
+    AccountTakeover,
 }
 
 impl FraudPattern {
     /// Every pattern, in the order campaigns draw from.
-    pub const ALL: [FraudPattern; 5] = [
+    pub const ALL: [FraudPattern; 6] = [
         FraudPattern::CardTesting,
         FraudPattern::AmountSpike,
         FraudPattern::UnusualCurrency,
         FraudPattern::NightTime,
         FraudPattern::RapidVelocity,
+        FraudPattern::AccountTakeover,
     ];
 
     /// The pattern's name in the labels file and the ledger.
@@ -60,6 +66,7 @@ impl FraudPattern {
             FraudPattern::UnusualCurrency => "unusual_currency",
             FraudPattern::NightTime => "night_time",
             FraudPattern::RapidVelocity => "rapid_velocity",
+            FraudPattern::AccountTakeover => "account_takeover",
         }
     }
 
@@ -71,6 +78,7 @@ impl FraudPattern {
             FraudPattern::UnusualCurrency => 1.5,
             FraudPattern::NightTime => 3.0,
             FraudPattern::RapidVelocity => 7.5,
+            FraudPattern::AccountTakeover => 2.0,
         }
     }
 }
@@ -109,6 +117,7 @@ pub struct Planter {
     rng: StdRng,
     start_chance: f64,
     queue: VecDeque<FraudRow>,
+    takeover: Option<Takeover>,
 }
 
 impl Planter {
@@ -121,12 +130,23 @@ impl Planter {
         // fraud share = p*m / (1 - p + p*m) = rate, solved for p.
         let m = FraudPattern::ALL.iter().map(|p| p.mean_rows()).sum::<f64>() / FraudPattern::ALL.len() as f64;
         let start_chance = (rate / (m * (1.0 - rate) + rate)).clamp(0.0, 1.0);
-        Some(Planter { rng: StdRng::seed_from_u64(seed ^ SALT), start_chance, queue: VecDeque::new() })
+        Some(Planter {
+            rng: StdRng::seed_from_u64(seed ^ SALT),
+            start_chance,
+            queue: VecDeque::new(),
+            takeover: None,
+        })
     }
 
     /// The next queued row of a running campaign.
     pub fn pending(&mut self) -> Option<FraudRow> {
         self.queue.pop_front()
+    }
+
+    /// The takeover login the last campaign planned, if it was an account takeover (taken
+    /// once: the generator hands it to the login stream).
+    pub fn take_takeover(&mut self) -> Option<Takeover> {
+        self.takeover.take()
     }
 
     /// Whether this slot starts a new campaign.
@@ -153,6 +173,7 @@ impl Planter {
         let mut start = victim.reference_ms + self.rng.random_range(MINUTE_MS..30 * MINUTE_MS);
         let mut rows: Vec<(i64, i64, &'static str)> = Vec::new();
         let home = victim.home_currency;
+        let mut login: Option<(i64, bool, bool)> = None;
         match pattern {
             FraudPattern::CardTesting => {
                 let n = self.rng.random_range(4..=12);
@@ -190,6 +211,17 @@ impl Planter {
                     t += self.rng.random_range(5_000..25_000);
                 }
             }
+            FraudPattern::AccountTakeover => {
+                // New device (70%), new country (60%), at least one of them.
+                let new_device = self.rng.random_bool(0.7);
+                let new_country = !new_device || self.rng.random_bool(0.6);
+                login = Some((start, new_device, new_country));
+                let mut t = start + self.rng.random_range(MINUTE_MS..12 * MINUTE_MS);
+                for _ in 0..self.rng.random_range(1..=3) {
+                    rows.push((t, (typical * self.rng.random_range(4.0..15.0)) as i64, home));
+                    t += self.rng.random_range(30_000..5 * MINUTE_MS);
+                }
+            }
         }
         // Keep the campaign inside the valid day: one that would run past its end restarts
         // near the day's start, as ordinary clocks wrap.
@@ -198,9 +230,21 @@ impl Planter {
             if last > hi {
                 let shift = last - (lo + self.rng.random_range(0..HOUR_MS));
                 rows.iter_mut().for_each(|r| r.0 -= shift);
+                if let Some(login) = login.as_mut() {
+                    login.0 -= shift;
+                }
             }
             rows.iter_mut().for_each(|r| r.0 = r.0.clamp(lo, hi));
+            if let Some(login) = login.as_mut() {
+                login.0 = login.0.clamp(lo, hi);
+            }
         }
+        self.takeover = login.map(|(timestamp, new_device, new_country)| Takeover {
+            user: victim.user,
+            timestamp,
+            new_device,
+            new_country,
+        });
         self.queue.extend(rows.into_iter().map(|(timestamp, cents, currency)| FraudRow {
             user: victim.user,
             timestamp,
@@ -299,6 +343,33 @@ mod tests {
         assert!(night.clone().all(|r| (1..6).contains(&(r.timestamp.rem_euclid(DAY_MS) / HOUR_MS))));
         let foreign = rows.iter().filter(|r| r.pattern == FraudPattern::UnusualCurrency);
         assert!(foreign.clone().all(|r| r.currency != "USD"));
+    }
+
+    #[test]
+    fn issue5_takeover_logins_come_minutes_before_their_payments() {
+        let mut planter = Planter::new(11, 0.01).unwrap();
+        let bounds = Some((10 * DAY_MS + HOUR_MS, 11 * DAY_MS - MINUTE_MS));
+        let mut takeovers = 0;
+        for _ in 0..300 {
+            let first = planter.campaign(victim(), &CURRENCIES, bounds);
+            let rows: Vec<FraudRow> =
+                std::iter::once(first).chain(std::iter::from_fn(|| planter.pending())).collect();
+            let takeover = planter.take_takeover();
+            assert_eq!(takeover.is_some(), rows[0].pattern == FraudPattern::AccountTakeover);
+            if let Some(login) = takeover {
+                takeovers += 1;
+                assert!(login.new_device || login.new_country);
+                assert_eq!(login.user, 3);
+                assert!((1..=3).contains(&rows.len()));
+                for row in &rows {
+                    assert!(
+                        row.timestamp >= login.timestamp && row.timestamp - login.timestamp < 30 * MINUTE_MS
+                    );
+                    assert!(row.cents >= 4 * 10_000, "large: {}", row.cents);
+                }
+            }
+        }
+        assert!(takeovers > 20, "{takeovers}");
     }
 
     #[test]

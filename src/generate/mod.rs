@@ -1,9 +1,11 @@
 //! The demo and test data generator: transactions with planted quality problems, labelled
-//! fraud and, optionally, planted PII.
+//! fraud (with the user events, logins, that account takeover needs) and, optionally, planted
+//! PII.
 
 pub mod events;
 pub mod fraud;
 pub mod jsonl;
+pub mod logins;
 pub mod pii;
 pub mod produce;
 pub mod truth;

@@ -11,7 +11,7 @@ use super::events::{Event, Garbage, Generator};
 use super::jsonl;
 use super::truth::Truth;
 use crate::codec::{CodecError, Encoder, SchemaResolver, wire};
-use crate::record::Record;
+use crate::record::{Record, UserEvent};
 use crate::source::{DeliveryTracker, KafkaSettings};
 
 /// A schema id that no registry entry uses, for unknown-schema garbage.
@@ -56,6 +56,21 @@ pub struct Destinations<'a> {
     pub jsonl: Option<&'a mut dyn Write>,
     /// JSON lines of every decodable transaction's fraud label (`jsonl::write_label`).
     pub labels: Option<&'a mut dyn Write>,
+    /// JSON lines of the user events (fraud mode's logins, `jsonl::write_user_event`).
+    pub user_events: Option<&'a mut dyn Write>,
+    /// The Kafka topic for the user events and its schema id (with `kafka`; fraud mode only
+    /// has user events to send).
+    pub user_events_topic: Option<(&'a str, u32)>,
+}
+
+impl<'a> Destinations<'a> {
+    /// Transactions to Kafka and/or JSON lines, nothing else.
+    pub fn transactions(
+        kafka: Option<(&'a KafkaSettings, &'a str)>,
+        jsonl: Option<&'a mut dyn Write>,
+    ) -> Self {
+        Destinations { kafka, jsonl, labels: None, user_events: None, user_events_topic: None }
+    }
 }
 
 /// Encodes generated events: transactions with the registry's transaction schema id,
@@ -70,6 +85,14 @@ impl WireEncoder {
     /// An encoder writing transactions with `schema_id`.
     pub fn new(registry: Arc<dyn SchemaResolver>, schema_id: u32) -> WireEncoder {
         WireEncoder { encoder: Encoder::new(registry), schema_id, buffer: Vec::with_capacity(256) }
+    }
+
+    /// The Kafka value of `event`.
+    /// The Kafka value of a user event, with the user-events schema id `schema_id`.
+    pub fn encode_user_event(&mut self, event: &UserEvent, schema_id: u32) -> Result<&[u8], CodecError> {
+        self.buffer.clear();
+        self.encoder.encode(schema_id, &Record::UserEvent(event.clone()), &mut self.buffer)?;
+        Ok(&self.buffer)
     }
 
     /// The Kafka value of `event`.
@@ -108,9 +131,11 @@ impl WireEncoder {
 }
 
 /// Generates `count` events into `to`, at most `rate` per second, calling `progress` with the
-/// number sent so far every 100k events. Returns the closed ledger.
+/// number sent so far every 100k events. Returns the closed ledger. The user events the
+/// generator plans (fraud mode) go out after each event, to their own file and topic; they
+/// are not among the `count` events.
 pub fn produce(
-    generator: Generator,
+    mut generator: Generator,
     count: u64,
     rate: Option<u64>,
     mut encoder: WireEncoder,
@@ -135,7 +160,18 @@ pub fn produce(
     };
     let started = Instant::now();
     let mut truth = Truth::default();
-    for (sent, event) in generator.take(count as usize).enumerate() {
+    for sent in 0..count {
+        let Some(event) = generator.next() else { break };
+        while let Some(user_event) = generator.next_user_event() {
+            truth.user_events += 1;
+            if let Some(out) = to.user_events.as_mut() {
+                jsonl::write_user_event(out, &user_event)?;
+            }
+            if let (Some((producer, _)), Some((topic, schema_id))) = (&producer, to.user_events_topic) {
+                let value = encoder.encode_user_event(&user_event, schema_id)?;
+                send(producer, topic, user_event.user_id.as_bytes(), value)?;
+            }
+        }
         truth.observe(&event);
         if let (Some(out), Event::Transaction(row, _)) = (to.jsonl.as_mut(), &event) {
             jsonl::write_line(out, row)?;
@@ -151,7 +187,7 @@ pub fn produce(
             };
             send(producer, topic, key.as_bytes(), value)?;
         }
-        let sent = sent as u64 + 1;
+        let sent = sent + 1;
         if let Some(rate) = rate {
             let due = Duration::from_secs_f64(sent as f64 / rate as f64);
             if let Some(wait) = due.checked_sub(started.elapsed()) {
@@ -163,15 +199,16 @@ pub fn produce(
         }
     }
     if let Some((producer, topic)) = &producer {
+        let topic = match to.user_events_topic {
+            Some((user_topic, _)) if truth.user_events > 0 => format!("{topic} and {user_topic}"),
+            _ => (*topic).to_owned(),
+        };
         producer
             .flush(Duration::from_secs(60))
-            .map_err(|source| GenerateError::Produce { topic: (*topic).to_owned(), source })?;
-        producer
-            .context()
-            .check()
-            .map_err(|message| GenerateError::Undelivered { topic: (*topic).to_owned(), message })?;
+            .map_err(|source| GenerateError::Produce { topic: topic.clone(), source })?;
+        producer.context().check().map_err(|message| GenerateError::Undelivered { topic, message })?;
     }
-    for out in [to.jsonl.as_mut(), to.labels.as_mut()].into_iter().flatten() {
+    for out in [to.jsonl.as_mut(), to.labels.as_mut(), to.user_events.as_mut()].into_iter().flatten() {
         out.flush()?;
     }
     Ok(truth.finish())

@@ -23,8 +23,15 @@ pub struct Truth {
     /// Planted fraud rows, by pattern (`generate --fraud-rate`; absent without fraud).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fraud: BTreeMap<String, u64>,
+    /// User events (logins) generated beside the transactions (fraud mode; not in `events`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub user_events: u64,
     #[serde(skip)]
     ids: HashMap<String, u64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Garbage {

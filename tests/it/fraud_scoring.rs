@@ -131,6 +131,9 @@ fn plain_features(rows: &[Transaction]) -> BTreeMap<(Transaction, Features), isi
                 amount: x.map(|c| c as f64 / 100.0),
                 prior_count: Some(k as u64),
                 hour: Some(t.div_euclid(3_600_000).rem_euclid(24) as u8),
+                // No user events in these graphs: no login in any window
+                // (`tests/it/fraud_logins.rs` tests the login features).
+                logins_30m: Some(0),
                 ..Features::default()
             };
             for (w, width) in [60_000i64, 3_600_000, 86_400_000].into_iter().enumerate() {
@@ -164,7 +167,7 @@ fn plain_features(rows: &[Transaction]) -> BTreeMap<(Transaction, Features), isi
 /// The library's reference features of `rows` as a multiset of (row, features).
 fn reference_features(rows: &[Transaction]) -> BTreeMap<(Transaction, Features), isize> {
     let mut out = BTreeMap::new();
-    for (row, f) in rows.iter().zip(features::compute(rows)) {
+    for (row, f) in rows.iter().zip(features::compute(rows, &[])) {
         *out.entry((row.clone(), f)).or_default() += 1;
     }
     out
@@ -216,6 +219,7 @@ fn small_model() -> Arc<Scorer> {
             new_currency: Some(rng.random_bool(0.1)),
             since_previous_s: Some(rng.random_range(0.0..86_400.0)),
             hour: Some(rng.random_range(0..24)),
+            ..Features::default()
         };
         let x = vector(&f);
         fraud.push(x[0] + x[2] + x[8] * 0.5 > 9.0);
@@ -228,7 +232,7 @@ fn small_model() -> Arc<Scorer> {
 /// The reference scores of `rows`: reference features scored one by one.
 fn reference_scores(rows: &[Transaction], scorer: &Scorer) -> BTreeMap<(Transaction, FraudScore), isize> {
     let mut out = BTreeMap::new();
-    for (row, f) in rows.iter().zip(features::compute(rows)) {
+    for (row, f) in rows.iter().zip(features::compute(rows, &[])) {
         *out.entry((row.clone(), scorer.score_one(&f).unwrap())).or_default() += 1;
     }
     out
@@ -299,7 +303,7 @@ fn issue_5_a_late_event_changes_the_scores_of_later_rows() {
     let all = accumulated(&updates, 1);
     assert_eq!(scores_of(through(&changes, 1)), reference_scores(&all, &scorer));
     // The windows moved: the first on-time row now has the late row 5 s before it.
-    let first = features::compute(&all)
+    let first = features::compute(&all, &[])
         .into_iter()
         .zip(&all)
         .find(|(_, r)| r.transaction_id.as_deref() == Some("on-time-0"));
@@ -345,6 +349,10 @@ fn issue_5_streaming_scores_equal_batch_scores_on_real_kafka() {
         crate::support::run_trustflow(
             &[
                 "run",
+                // `run` reads no user events yet: without this flag a model is refused (checked
+                // below); with it, every login feature says "no login", as in `batch --model`
+                // without --user-events, so the two must agree bit for bit.
+                "--score-without-logins",
                 "--brokers",
                 brokers,
                 "--topic",
@@ -368,6 +376,14 @@ fn issue_5_streaming_scores_equal_batch_scores_on_real_kafka() {
             &[],
         )
     };
+    let refused = crate::support::run_trustflow(
+        &["run", "--brokers", brokers, "--topic", &topic, "--output", &path("refused"), "--model", &model],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("does not read the user-events topic yet"), "{stderr}");
+    assert!(!dir.path().join("refused").exists(), "nothing written when refused");
     let output = run(&model);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     trustflow(&[

@@ -10,6 +10,7 @@ mod cluster;
 mod crash;
 mod encryption;
 mod expectations;
+mod fraud_logins;
 mod fraud_scoring;
 mod fraud_training;
 mod governance_sinks;

@@ -36,7 +36,8 @@ fn series(amounts: &[Option<&str>]) -> Vec<Transaction> {
 /// Both evaluations, which must agree; the verdicts sorted by timestamp then id.
 fn evaluate(rows: Vec<Transaction>) -> Vec<QualityRow> {
     let mut streamed =
-        evaluate_bounded(rows.clone(), NOW_MS, None, None, timely::Config::process(2)).expect("graph runs");
+        evaluate_bounded(rows.clone(), Vec::new(), NOW_MS, None, None, timely::Config::process(2))
+            .expect("graph runs");
     streamed.sort();
     assert_eq!(streamed, reference::evaluate(&rows, NOW_MS), "graph and reference disagree");
     streamed.sort_by(|a, b| {

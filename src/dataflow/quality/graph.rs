@@ -1,19 +1,22 @@
 //! The quality graph on differential collections: frames per user, counts per transactionId.
-//! With a fraud model, the same per-user walk also gives each row its fraud features.
+//! With a fraud model, the same per-user walk also gives each row its fraud features, the
+//! user's logins (from the user-events collection) walked beside the rows.
 
 use std::hash::Hash;
 use std::sync::Arc;
 
 use differential_dataflow::lattice::Lattice;
 use differential_dataflow::{ExchangeData, VecCollection};
+use serde::{Deserialize, Serialize};
 use timely::progress::Timestamp;
 
 use super::frame;
 use super::row::QualityRow;
 use super::rules::verdict;
 use crate::fraud::features::{self, Features};
+use crate::fraud::logins::{Login, LoginTimeline};
 use crate::fraud::score::{Scorer, scored};
-use crate::record::Transaction;
+use crate::record::{Transaction, UserEvent};
 
 /// The quality verdicts of a collection of transactions, as a collection: one [`QualityRow`]
 /// per input row (copies included), kept current as rows arrive or are retracted.
@@ -109,23 +112,79 @@ where
     with_id.concat(without_id)
 }
 
+/// One item of a user's history in the per-user reduce: a transaction, or a login of the
+/// user (`fraud-features/2`). The derived order puts every transaction (in event-time order)
+/// before every login.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum UserItem {
+    /// A transaction of the user.
+    Transaction(Transaction),
+    /// A login of the user.
+    Login(Login),
+}
+
+/// The logins among `user_events`, keyed by user (other event types dropped).
+pub fn logins<'scope, T>(
+    user_events: VecCollection<'scope, T, UserEvent>,
+) -> VecCollection<'scope, T, (String, Login)>
+where
+    T: Timestamp + Lattice + Ord,
+{
+    user_events.flat_map(|event| Login::of(&event))
+}
+
 /// Each row with its frame average (as [`frames`]) and its fraud features
-/// (`docs/fraud-features.md`), by one `reduce` per userId that walks the user's rows in
-/// event-time order once for both. A late row changes the features of every later row of its
-/// user (their history changed): the reduce retracts and re-emits them.
+/// (`docs/fraud-features.md`) without logins: every row's login features say "no login"
+/// ([`frames_and_features_with`] with no user events).
 pub fn frames_and_features<'scope, T>(
     transactions: VecCollection<'scope, T, Transaction>,
 ) -> VecCollection<'scope, T, (Transaction, Option<i128>, Features)>
 where
     T: Timestamp + Lattice + Ord,
 {
-    transactions
-        .map(|row| (row.user_id.clone(), row))
-        .reduce_named("UserHistory", |_user, rows, output| {
+    frames_and_features_with(transactions, None)
+}
+
+/// Each row with its frame average (as [`frames`]) and its fraud features
+/// (`docs/fraud-features.md`), by one `reduce` per userId over the user's transactions and
+/// logins that walks the rows in event-time order once for both, the logins as a
+/// [`LoginTimeline`] beside them. A late row changes the features of every later row of its
+/// user (their history changed), and a late (or retracted) login those of the user's rows in
+/// the 30 minutes after it, and after any login whose device or country it makes known: the
+/// reduce retracts and re-emits them. A login's user is `Some(userId)`: rows with a null
+/// userId never see a login.
+pub fn frames_and_features_with<'scope, T>(
+    transactions: VecCollection<'scope, T, Transaction>,
+    logins: Option<VecCollection<'scope, T, (String, Login)>>,
+) -> VecCollection<'scope, T, (Transaction, Option<i128>, Features)>
+where
+    T: Timestamp + Lattice + Ord,
+{
+    let items = transactions.map(|row| (row.user_id.clone(), UserItem::Transaction(row)));
+    let items = match logins {
+        Some(logins) => items.concat(logins.map(|(user, login)| (Some(user), UserItem::Login(login)))),
+        None => items,
+    };
+    items
+        .reduce_named("UserHistory", |_user, items, output| {
+            let rows: Vec<(&Transaction, isize)> = items
+                .iter()
+                .filter_map(|(item, copies)| match item {
+                    UserItem::Transaction(row) => Some((row, *copies)),
+                    UserItem::Login(_) => None,
+                })
+                .collect();
+            if rows.is_empty() {
+                return;
+            }
+            let timeline = LoginTimeline::new(items.iter().filter_map(|(item, copies)| match item {
+                UserItem::Login(login) => Some((login, *copies)),
+                UserItem::Transaction(_) => None,
+            }));
             let mut averages = Vec::with_capacity(rows.len());
-            frame::walk(rows.iter().map(|(row, copies)| (*row, *copies)), |_, avg| averages.push(avg));
+            frame::walk(rows.iter().copied(), |_, avg| averages.push(avg));
             let mut averages = averages.into_iter();
-            features::walk(rows.iter().map(|(row, copies)| (*row, *copies)), |row, features| {
+            features::walk(rows.iter().copied(), &timeline, |row, features| {
                 let avg = averages.next().flatten();
                 output.push(((row.clone(), avg, features), 1));
             });
@@ -134,9 +193,8 @@ where
 }
 
 /// The quality verdicts of [`quality`], each scored by `scorer`'s model over the row's
-/// fraud features: one reduce per user computes frames and features together
-/// ([`frames_and_features`]), the features ride along to the verdict, and
-/// [`scored`](crate::fraud::score::scored) scores each change.
+/// fraud features, without user events (every row's login features say "no login"; see
+/// [`quality_scored_with`]).
 pub fn quality_scored<'scope, T>(
     transactions: VecCollection<'scope, T, Transaction>,
     now_ms: i64,
@@ -147,4 +205,23 @@ where
 {
     let duplicated = duplicated(transactions.clone());
     scored(verdicts_with(frames_and_features(transactions), duplicated, now_ms), scorer)
+}
+
+/// The quality verdicts of [`quality`], each scored by `scorer`'s model over the row's
+/// fraud features with the logins of `user_events`: one reduce per user computes frames and
+/// features together ([`frames_and_features_with`]), the features ride along to the verdict,
+/// and [`scored`](crate::fraud::score::scored) scores each change. A late login re-scores
+/// the rows whose login features it changes (a retraction and a new row each).
+pub fn quality_scored_with<'scope, T>(
+    transactions: VecCollection<'scope, T, Transaction>,
+    user_events: VecCollection<'scope, T, UserEvent>,
+    now_ms: i64,
+    scorer: Arc<Scorer>,
+) -> VecCollection<'scope, T, QualityRow>
+where
+    T: Timestamp + Lattice + Ord,
+{
+    let duplicated = duplicated(transactions.clone());
+    let framed = frames_and_features_with(transactions, Some(logins(user_events)));
+    scored(verdicts_with(framed, duplicated, now_ms), scorer)
 }
