@@ -4,9 +4,10 @@
 # scripts/pathway/quality.py once per MODE:FRAME pair in PEERS, runs `trustflow batch` once per
 # worker count in WORKERS on the same file, compares every Pathway output with the last
 # trustflow output row by row on the columns the peer computes (scripts/pathway/compare.py),
-# and prints ONE JSON object: each run's wall time, the comparisons and the ratios (Pathway
-# wall / trustflow wall). The runs are sequential: the Pathway runs, then the trustflow runs;
-# each logs the load average (uptime) before it starts to stderr and into its JSON.
+# and prints ONE JSON object: each run's wall and CPU time, the comparisons and the ratios
+# (Pathway / trustflow: wall, engine-only wall, CPU). The runs are sequential: the Pathway runs,
+# then the trustflow runs; each logs the load average (uptime) before it starts to stderr and
+# into its JSON.
 # Exit status: 1 if an output differs.
 #
 # Usage:  bash scripts/pathway/run_peer.sh [COUNT] [extra trustflow batch flags]
@@ -55,14 +56,16 @@ for peer in $PEERS; do
   out="$WORK/pathway-$mode-$frame"
   rm -rf "$out"
   start=$(now)
-  "$PY" "$HERE/quality.py" "$IN" "$out" --now "$NOW_MS" --mode "$mode" --frame "$frame" \
-    --batch-rows "$BATCH_ROWS" --threads "$THREADS" 2>"$out.log" | tail -1 >"$out.json"
+  /usr/bin/time -f '%U %S' -o "$out.cpu" "$PY" "$HERE/quality.py" "$IN" "$out" --now "$NOW_MS" \
+    --mode "$mode" --frame "$frame" --batch-rows "$BATCH_ROWS" --threads "$THREADS" \
+    2>"$out.log" | tail -1 >"$out.json"
   end=$(now)
-  "$PY" - "$out.json" "$start" "$end" "$l" >>"$RESULTS" <<'PY'
+  "$PY" - "$out.json" "$start" "$end" "$l" "$out.cpu" >>"$RESULTS" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
+cpu = sum(map(float, open(sys.argv[5]).read().split()[-2:]))
 print(json.dumps({"pathway": {**r, "wall_s": round(float(sys.argv[3]) - float(sys.argv[2]), 3),
-                              "load_before": sys.argv[4]}}))
+                              "cpu_s": round(cpu, 2), "load_before": sys.argv[4]}}))
 PY
 done
 
@@ -71,14 +74,16 @@ for w in $WORKERS; do
   echo "run_peer.sh: trustflow batch -w $w $* (load $l)" >&2
   rm -rf "$WORK/trustflow-out" "$WORK/trustflow-out.rejects.jsonl"
   start=$(now)
-  "$BIN" batch --input "$IN" --output "$WORK/trustflow-out" --format parquet --now "$NOW_MS" \
+  /usr/bin/time -f '%U %S' -o "$WORK/trustflow-w$w.cpu" "$BIN" batch --input "$IN" \
+    --output "$WORK/trustflow-out" --format parquet --now "$NOW_MS" \
     --summary-json "$WORK/trustflow-summary.json" -w "$w" "$@" >"$WORK/trustflow-w$w.log" 2>&1
   end=$(now)
-  "$PY" - "$WORK/trustflow-summary.json" "$start" "$end" "$l" >>"$RESULTS" <<'PY'
+  "$PY" - "$WORK/trustflow-summary.json" "$start" "$end" "$l" "$WORK/trustflow-w$w.cpu" >>"$RESULTS" <<'PY'
 import json, sys
 tf = json.load(open(sys.argv[1]))
+cpu = sum(map(float, open(sys.argv[5]).read().split()[-2:]))
 print(json.dumps({"trustflow": {
-    "wall_s": round(float(sys.argv[3]) - float(sys.argv[2]), 3),
+    "wall_s": round(float(sys.argv[3]) - float(sys.argv[2]), 3), "cpu_s": round(cpu, 2),
     "total_s": round(tf["total"]["seconds"], 3), "read_s": round(tf["read_phase"]["seconds"], 3),
     "graph_s": round(tf["graph_phase"]["seconds"], 3),
     "write_s": round(tf["write_phase"]["seconds"], 3), "workers": tf["workers"],
@@ -129,6 +134,9 @@ out = {
                for p in pathway for t in trustflow},
     "ratios_engine": {f"{p['mode']}:{p['frame']}/w{t['workers']}": round(p["run_s"] / t["wall_s"], 2)
                       for p in pathway for t in trustflow},
+    # CPU seconds (user + sys, all threads) instead of wall: less sensitive to a shared machine.
+    "ratios_cpu": {f"{p['mode']}:{p['frame']}/w{t['workers']}": round(p["cpu_s"] / t["cpu_s"], 2)
+                   for p in pathway for t in trustflow},
     "identical": all(p["identical"] for p in pathway),
     "compare": compare,
 }
