@@ -9,6 +9,7 @@
 #         bash scripts/pyenv.sh spark   # the Spark peer's venv: the same pins plus pyspark
 #         bash scripts/pyenv.sh lineage # openlineage-python + jsonschema for scripts/lineage/validate.py
 #         bash scripts/pyenv.sh presidio   # Presidio's analyzer (scripts/presidio/), own venv
+#         bash scripts/pyenv.sh pathway    # Pathway, the streaming peer (scripts/pathway/), own venv
 # Environment: TRUSTFLOW_CACHE, PYTHON (interpreter to build the venv from; default python3).
 set -euo pipefail
 
@@ -79,9 +80,49 @@ case "${1:-}" in
     VENV="${TRUSTFLOW_CACHE:-$HOME/.cache/trustflow}/presidio-venv"
     IMPORTS="presidio_analyzer, spacy"
     ;;
+  pathway)
+    # Pathway (the streaming peer, scripts/pathway/: its engine is differential dataflow in Rust)
+    # with every dependency pinned as pip resolved them for pathway==0.33.0 on Python 3.11.
+    # Pathway brings its own pyarrow (25.x) and deltalake, which scripts/pathway/compare.py uses.
+    PINS=(
+      pathway==0.33.0
+      aiohappyeyeballs==2.7.1 aiohttp==3.14.5 aiohttp-cors==0.8.1 aiosignal==1.4.0
+      annotated-doc==0.0.7 annotated-types==0.8.0 anyio==4.16.0 arro3-core==0.9.1 asttokens==3.0.2
+      async-lru==2.4.0 attrs==26.1.0 beartype==0.22.9 bokeh==3.9.2 certifi==2026.10.19.post1
+      cffi==2.1.1 charset-normalizer==3.5.3 click==8.5.1 cloudpickle==3.1.3 comm==0.2.3
+      contourpy==1.3.3 cryptography==50.0.2 deltalake==1.6.6 Deprecated==1.3.1 diskcache==5.6.3
+      executing==2.3.0 fastapi==0.165.0 frozenlist==1.8.0 geographiclib==2.1 geopy==2.5.0
+      gitdb==4.0.12 GitPython==3.2.1 google-api-core==2.44.0 google-api-python-client==2.202.0
+      google-auth==2.63.0 google-auth-httplib2==0.4.4 google-cloud-bigquery==3.47.0
+      google-cloud-core==2.8.0 google-cloud-pubsub==2.44.0 google-crc32c==1.9.0
+      google-resumable-media==2.11.0 googleapis-common-protos==1.76.0 grpc-google-iam-v1==0.14.6
+      grpcio==1.85.3 grpcio-status==1.85.3 h11==0.16.0 h3==4.5.0 httplib2==0.32.1 idna==3.20
+      ipython==9.18.1 ipython_pygments_lexers==1.1.1 ipywidgets==8.1.9 jedi==0.20.1 Jinja2==3.1.6
+      jmespath==1.1.0 joblib==1.6.0 jupyter_bokeh==4.1.0 jupyterlab_widgets==3.0.17
+      linkify-it-py==2.2.0 Markdown==3.11.3 markdown-it-py==4.3.0 MarkupSafe==3.0.4
+      matplotlib-inline==0.2.2 mdit-py-plugins==0.7.0 mdurl==0.1.2 multidict==7.2.1
+      narwhals==2.29.0 networkx==3.6.1 nh3==0.3.8 numpy==2.4.6 opentelemetry-api==1.45.2
+      opentelemetry-exporter-otlp-common==0.66b2 opentelemetry-exporter-otlp-proto-common==1.45.2
+      opentelemetry-exporter-otlp-proto-grpc==1.45.2 opentelemetry-proto==1.45.2
+      opentelemetry-sdk==1.45.2 opentelemetry-semantic-conventions==0.66b2 packaging==26.4
+      pandas==3.1.1 panel==1.9.4 panel-material-ui==0.16.6 param==2.4.2 parso==0.8.7
+      pexpect==4.9.0 pillow==13.0.0 prompt_toolkit==3.0.53 propcache==0.5.4 proto-plus==1.29.0
+      protobuf==7.36.2 psutil==7.2.2 ptyprocess==0.7.0 pure_eval==0.2.4 pyarrow==25.0.1
+      pyasn1==0.6.5 pyasn1_modules==0.4.2 pycparser==3.12 pydantic==2.14.4 pydantic_core==2.50.5
+      Pygments==2.21.0 pyparsing==3.3.3 python-dateutil==2.9.0.post0 python-sat==1.9.dev24
+      pyviz_comms==3.0.6 PyYAML==6.0.4 requests==2.34.2 rich==15.0.0 scikit-learn==1.9.1
+      scipy==1.17.1 shapely==2.2.0 six==1.17.0 smmap==5.0.3 SQLAlchemy==2.1.9 sqlmodel==0.0.50
+      stack-data==0.6.3 starlette==1.10.0 threadpoolctl==3.8.0 tornado==6.6.1 tqdm==4.70.1
+      traitlets==5.16.1 typing-inspection==0.4.5 typing_extensions==4.16.0 uritemplate==4.2.0
+      urllib3==2.8.0 uvicorn==0.54.0 wcwidth==0.9.4 widgetsnbextension==4.0.16 wrapt==2.5.2
+      xyzservices==2026.9.1 yarl==1.25.1
+    )
+    VENV="${TRUSTFLOW_CACHE:-$HOME/.cache/trustflow}/pathway-venv"
+    IMPORTS="pathway, pyarrow, deltalake"
+    ;;
   "") ;;
   *)
-    echo "pyenv.sh: unknown mode '$1' (none, spark, lineage or presidio)" >&2
+    echo "pyenv.sh: unknown mode '$1' (none, spark, lineage, presidio or pathway)" >&2
     exit 2
     ;;
 esac
