@@ -61,7 +61,12 @@ pub enum RegistryError {
     },
     /// The artifact was trained on other features than this build computes.
     #[error(
-        "{path}: the model was trained on features {artifact:?}, this build computes {expected:?}; retrain it"
+        "{path}: the model was trained on {} ({} inputs), this build computes {} ({} inputs); retrain it with \
+         this build (`trustflow train`). The model's feature list: {artifact:?}; this build's: {expected:?}",
+        artifact.first().map_or("no feature set", String::as_str),
+        artifact.len().saturating_sub(1),
+        expected.first().map_or("no feature set", String::as_str),
+        expected.len().saturating_sub(1)
     )]
     FeatureMismatch {
         /// meta.json.

@@ -141,6 +141,18 @@ fn other_features_and_unreadable_meta_are_refused() {
     let error = registry.load_version(1).unwrap_err();
     assert!(matches!(error, RegistryError::FeatureMismatch { .. }), "{error}");
     assert!(error.to_string().contains("retrain"), "{error}");
+    // An artifact of the previous feature set (no login features): the versions lead the message.
+    meta["features"] = serde_json::json!(
+        std::iter::once("fraud-features/1")
+            .chain(super::FEATURE_NAMES.iter().copied().take(14))
+            .collect::<Vec<_>>()
+    );
+    fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
+    let message = registry.load_version(1).unwrap_err().to_string();
+    assert!(
+        message.contains("trained on fraud-features/1 (14 inputs), this build computes fraud-features/2 (18 inputs); retrain"),
+        "{message}"
+    );
     edit(&registry.dir().join("2").join(META_FILE), |b| b.truncate(b.len() / 2));
     assert!(matches!(registry.load_version(2).unwrap_err(), RegistryError::Meta { .. }));
     assert!(matches!(registry.load_version(9).unwrap_err(), RegistryError::NoSuchVersion { version: 9, .. }));

@@ -14,13 +14,15 @@ use crate::support::{run_trustflow, trustflow};
 
 const NOW: &str = "1767225600000";
 
-/// `generate --fraud-rate 0.005` of `count` events with `seed`: JSON lines, labels, truth.
+/// `generate --fraud-rate 0.005` of `count` events with `seed`: JSON lines, labels, truth;
+/// the user events are at [`users`]`(dir, name)`.
 fn labelled_stream(dir: &Path, name: &str, seed: u64, count: u64) -> (PathBuf, PathBuf, Truth) {
     let (jsonl, labels, truth) = (
         dir.join(format!("{name}.jsonl")),
         dir.join(format!("{name}.labels.jsonl")),
         dir.join(format!("{name}.truth.json")),
     );
+    let users = users(dir, name);
     let seed = seed.to_string();
     let count = count.to_string();
     trustflow(&[
@@ -31,6 +33,8 @@ fn labelled_stream(dir: &Path, name: &str, seed: u64, count: u64) -> (PathBuf, P
         labels.to_str().unwrap(),
         "--truth",
         truth.to_str().unwrap(),
+        "--user-events-jsonl",
+        users.to_str().unwrap(),
         "--fraud-rate",
         "0.005",
         "--seed",
@@ -44,6 +48,11 @@ fn labelled_stream(dir: &Path, name: &str, seed: u64, count: u64) -> (PathBuf, P
     (jsonl, labels, truth)
 }
 
+/// The user events file of the stream `name`.
+fn users(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.users.jsonl"))
+}
+
 fn json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
@@ -52,8 +61,9 @@ fn lines(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
-/// Issue 5: a model trained on one seeded stream, saved, reloaded from the registry and
-/// evaluated on a stream of another seed, beats the amount-threshold rule by a clear margin.
+/// Issue 5: a model trained on one seeded stream and its user events, saved, reloaded from the
+/// registry and evaluated on a stream of another seed, beats the amount-threshold rule by a
+/// clear margin, and catches account takeover (which only the logins reveal).
 #[test]
 fn issue_5_model_beats_amount_threshold_on_held_out_stream() {
     let dir = tempfile::tempdir().unwrap();
@@ -65,7 +75,10 @@ fn issue_5_model_beats_amount_threshold_on_held_out_stream() {
     let fraud = labels.iter().filter(|l| l["fraud"] == true).count() as u64;
     assert_eq!(fraud, truth.fraud_total());
     assert!((500..1_200).contains(&fraud), "about 0.5% of 150k events: {fraud}");
-    assert_eq!(truth.fraud.len(), 5, "every pattern planted: {:?}", truth.fraud);
+    assert_eq!(truth.fraud.len(), 6, "every pattern planted: {:?}", truth.fraud);
+    let user_events = lines(&users(dir.path(), "a"));
+    assert_eq!(user_events.len() as u64, truth.user_events);
+    assert!(user_events.len() > 10_000 && user_events.iter().all(|e| e["eventType"] == "LOGIN"));
     let first = &lines(&a)[0];
     let keys: Vec<&str> = first.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys, ["amount", "currency", "metadata", "timestamp", "transactionId", "userId"]);
@@ -78,6 +91,8 @@ fn issue_5_model_beats_amount_threshold_on_held_out_stream() {
         a.to_str().unwrap(),
         "--labels",
         a_labels.to_str().unwrap(),
+        "--user-events",
+        users(dir.path(), "a").to_str().unwrap(),
         "--model-dir",
         models.to_str().unwrap(),
         "--report-json",
@@ -95,11 +110,22 @@ fn issue_5_model_beats_amount_threshold_on_held_out_stream() {
     let meta = json(&models.join("1/meta.json"));
     assert_eq!(meta["model_sha256"], sha256(&std::fs::read(models.join("1/model.bin")).unwrap()));
     assert_eq!(meta["training"]["data"]["sha256"], sha256(&std::fs::read(&a).unwrap()));
+    assert_eq!(meta["features"][0], "fraud-features/2");
+    let users_a = std::fs::read(users(dir.path(), "a")).unwrap();
+    assert_eq!(meta["training"]["user_events"]["file"]["sha256"], sha256(&users_a));
 
     let (b, b_labels, _) = labelled_stream(dir.path(), "b", 12, 100_000);
     let evaluate_report = dir.path().join("evaluate.json");
     let model = format!("{}@1", models.display());
-    let args = ["--input", b.to_str().unwrap(), "--labels", b_labels.to_str().unwrap()];
+    let b_users = users(dir.path(), "b");
+    let args = [
+        "--input",
+        b.to_str().unwrap(),
+        "--labels",
+        b_labels.to_str().unwrap(),
+        "--user-events",
+        b_users.to_str().unwrap(),
+    ];
     let output = trustflow(
         &[&["evaluate", "--model", &model][..], &args, &["--report-json", evaluate_report.to_str().unwrap()]]
             .concat(),
@@ -112,6 +138,9 @@ fn issue_5_model_beats_amount_threshold_on_held_out_stream() {
     let recall = |who: &str| evaluation[who]["high"]["recall"].as_f64().unwrap();
     assert!(recall("model") > 0.2 && recall("model") > 2.0 * recall("rule"), "recall at HIGH");
     assert!(evaluation["model"]["high"]["precision"].as_f64().unwrap() > 0.8, "precision at HIGH");
+    let takeover = &evaluation["patterns"]["account_takeover"];
+    let (caught, planted) = (takeover["model_high"].as_u64().unwrap(), takeover["fraud"].as_u64().unwrap());
+    assert!(planted > 20 && caught * 2 > planted, "account takeover at HIGH: {caught} of {planted}");
 
     // The registry: promote, check, and a damaged artifact refused with a clear error.
     trustflow(&["models", "promote", "--model-dir", models.to_str().unwrap(), "1", "--stage", "production"]);
