@@ -16,13 +16,11 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::kafka_output_support::for_each_record;
-use crate::support::{azurite, consolidated_quality, kafka, read_url, trustflow, trustflow_env, unique};
+use crate::support::{
+    azurite, commits, consolidated_quality, kafka, read_url, setting, trustflow, trustflow_env, unique,
+};
 
 const NOW: &str = "1767225600000";
-
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 /// Starts an unbounded run writing to `root`, its stderr (with one line per committed epoch)
 /// into `log`.
@@ -49,11 +47,6 @@ fn consolidated_topic(brokers: &str, topic: &str) -> BTreeMap<String, i64> {
     });
     rows.retain(|_, n| *n != 0);
     rows
-}
-
-/// Epochs the run logging to `log` has committed so far.
-fn commits(log: &Path) -> usize {
-    std::fs::read_to_string(log).unwrap_or_default().matches("committed epoch").count()
 }
 
 /// Issue 4: at least 1M events through real Kafka into Azurite; the pipeline is killed with

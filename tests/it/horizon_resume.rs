@@ -17,7 +17,7 @@ use serde_json::Value;
 use timely::dataflow::operators::capture::{Capture, Extract};
 
 use crate::kafka_output_support::for_each_record;
-use crate::support::{consolidated_quality, kafka, read_delta, unique};
+use crate::support::{commits, consolidated_quality, kafka, read_delta, setting, unique};
 use trustflow::codec::Decoder;
 use trustflow::codec::registry::LocalRegistry;
 use trustflow::dataflow::horizon::{Horizon, LateEvent, Mark, quality_within_marks};
@@ -27,10 +27,6 @@ use trustflow::record::{Origin, Record, Transaction};
 
 const NOW: i64 = 1_767_225_600_000;
 const APP: &str = "horizon-crash";
-
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 /// Starts a run with a one-day horizon and 50 ms epochs writing to `root`, its stderr (one
 /// line per committed epoch) into `log`; `bounded` stops it at the end of the topic.
@@ -48,11 +44,6 @@ fn start(brokers: &str, topic: &str, root: &Path, log: &Path, bounded: bool) -> 
         command.arg("--stop-at-end");
     }
     command.spawn().expect("cannot start trustflow")
-}
-
-/// Epochs the run logging to `log` has committed so far.
-fn commits(log: &Path) -> usize {
-    std::fs::read_to_string(log).unwrap_or_default().matches("committed epoch").count()
 }
 
 /// One committed epoch as the main table's log records it.

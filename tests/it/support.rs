@@ -354,3 +354,13 @@ pub fn failing_count(report: &Value, column: &str) -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// The number in the environment variable `name`, or `default` (test sizes: events, kills).
+pub fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Epochs the run logging to `log` (at `trustflow::pipeline=debug`) has committed so far.
+pub fn commits(log: &Path) -> usize {
+    std::fs::read_to_string(log).unwrap_or_default().matches("committed epoch").count()
+}

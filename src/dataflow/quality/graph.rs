@@ -203,8 +203,7 @@ pub fn quality_scored<'scope, T>(
 where
     T: Timestamp + Lattice + Ord,
 {
-    let duplicated = duplicated(transactions.clone());
-    scored(verdicts_with(frames_and_features(transactions), duplicated, now_ms), scorer)
+    scored_over(transactions, None, now_ms, scorer)
 }
 
 /// The quality verdicts of [`quality`], each scored by `scorer`'s model over the row's
@@ -221,7 +220,19 @@ pub fn quality_scored_with<'scope, T>(
 where
     T: Timestamp + Lattice + Ord,
 {
+    scored_over(transactions, Some(logins(user_events)), now_ms, scorer)
+}
+
+/// The scored verdicts of `transactions`, with the user's `logins` if any.
+fn scored_over<'scope, T>(
+    transactions: VecCollection<'scope, T, Transaction>,
+    logins: Option<VecCollection<'scope, T, (String, Login)>>,
+    now_ms: i64,
+    scorer: Arc<Scorer>,
+) -> VecCollection<'scope, T, QualityRow>
+where
+    T: Timestamp + Lattice + Ord,
+{
     let duplicated = duplicated(transactions.clone());
-    let framed = frames_and_features_with(transactions, Some(logins(user_events)));
-    scored(verdicts_with(framed, duplicated, now_ms), scorer)
+    scored(verdicts_with(frames_and_features_with(transactions, logins), duplicated, now_ms), scorer)
 }
