@@ -101,6 +101,9 @@ pub fn run(
     let cluster = MockCluster::new(1).map_err(DemoError::Cluster)?;
     cluster.create_topic(&config.topic, DEMO_PARTITIONS, 1).map_err(DemoError::Cluster)?;
     cluster.create_topic(&config.dead_letter_topic, 1, 1).map_err(DemoError::Cluster)?;
+    if let Some(topic) = &config.user_events_topic {
+        cluster.create_topic(topic, DEMO_PARTITIONS, 1).map_err(DemoError::Cluster)?;
+    }
     // The mock cluster cannot create topics on request: the output topic's are made here.
     if let Some(topic) = &config.output_topic {
         cluster
@@ -118,8 +121,13 @@ pub fn run(
     }
 
     let registry: Arc<dyn SchemaResolver> = config.registry.clone();
-    let schema_id =
-        LocalRegistry::embedded().map_err(PipelineError::from)?.id_for_topic(&config.topic).unwrap_or(1);
+    let local = LocalRegistry::embedded().map_err(PipelineError::from)?;
+    let schema_id = local.id_for_topic(&config.topic).unwrap_or(1);
+    // The model's logins go to the user-events topic, with that subject's schema id.
+    let user_events = config
+        .user_events_topic
+        .as_deref()
+        .map(|topic| (topic, local.id_for_topic("user-events").unwrap_or(3)));
     let timeline = span_ms.map(|span| Timeline::spanning(config.now_ms, span, events));
     // Scoring the demo: plant fraud as `generate --fraud-rate` does, so that the stream looks
     // like what `train` learns from (fraud mode also makes ordinary activity more lifelike).
@@ -136,7 +144,10 @@ pub fn run(
         events,
         None,
         WireEncoder::new(registry, schema_id),
-        Destinations::transactions(Some((&config.kafka, &config.topic)), None),
+        Destinations {
+            user_events_topic: user_events,
+            ..Destinations::transactions(Some((&config.kafka, &config.topic)), None)
+        },
         |sent| tracing::info!(sent, "generated"),
     )?;
     check_retention(&config.kafka, &config.topic, events)?;

@@ -347,6 +347,7 @@ fn run(plan: RunPlan) -> anyhow::Result<()> {
             options: plan.kafka_options.clone(),
         },
         topic: plan.spec.source.topic.clone(),
+        user_events_topic: plan.user_events_topic.clone(),
         dead_letter_topic: plan.spec.source.dead_letter_topic.clone(),
         output_topic: plan.spec.sink.topic.clone(),
         group: plan.spec.source.group.clone(),

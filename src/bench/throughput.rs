@@ -83,6 +83,7 @@ pub fn pipeline_config(
     PipelineConfig {
         kafka: config.kafka.clone(),
         topic: topic.to_owned(),
+        user_events_topic: None,
         dead_letter_topic: format!("{}-dlq", fixture.run_id),
         output_topic: None,
         group: format!("{}-{app}", fixture.run_id),

@@ -203,14 +203,19 @@ pub struct RunArgs {
     /// LOW) and model_version in the tables and the output topic; a late row that changes a
     /// user's features re-scores the later rows (retraction + new row). Without a model rows
     /// are UNSCORED (null score). Not with --horizon. Default: the spec's `model`.
-    /// `run` does not read the `user-events` topic yet, so a model (`fraud-features/2`: logins
-    /// from a new device or country) is refused unless --score-without-logins says to score
-    /// without them.
+    /// The model's login features (`fraud-features/2`: a login from a new device or country
+    /// in the 30 minutes before a payment) join the --user-events-topic topic, which the run
+    /// then reads too; a login read after the payments it concerns re-scores them.
     #[arg(long, value_name = "DIR[@VERSION]")]
     pub model: Option<String>,
-    /// Score with --model although `run` reads no user events: every row's login features
-    /// say "no login" (as `batch --model` without --user-events), so account takeover goes
-    /// unseen. Until `run` reads the `user-events` topic.
+    /// The topic of user events (logins) that --model's login features join. Default: the
+    /// spec's `source.user_events_topic`, `user-events`. Read from its beginning, like the
+    /// transactions, and positioned exactly once with them.
+    #[arg(long, value_name = "NAME")]
+    pub user_events_topic: Option<String>,
+    /// Score with --model without reading user events: every row's login features say "no
+    /// login" (as `batch --model` without --user-events), so account takeover goes unseen.
+    /// For streams that have no user-events topic.
     #[arg(long)]
     pub score_without_logins: bool,
     /// Table upkeep while running, every DURATION (e.g. 10m): compact the small files of the

@@ -71,6 +71,9 @@ pub struct RunPlan {
     pub maintain_every: Option<Duration>,
     /// The fraud model to score with, if any.
     pub model: Option<ModelRef>,
+    /// The user-events topic the model's login features join (with a model, unless
+    /// `--score-without-logins`).
+    pub user_events_topic: Option<String>,
     /// The key every table is encrypted with (the spec's `encryption_required`).
     pub encryption: Option<TableKey>,
 }
@@ -95,6 +98,8 @@ impl RunPlan {
             }
         };
         set(&mut spec.source.topic, args.topic);
+        let user_events_flag = args.user_events_topic.is_some();
+        set(&mut spec.source.user_events_topic, args.user_events_topic);
         set(&mut spec.source.dead_letter_topic, args.dead_letter_topic);
         set(&mut spec.source.group, args.group);
         set(&mut spec.sink.output, args.output);
@@ -121,20 +126,30 @@ impl RunPlan {
             .map(str::parse::<ModelRef>)
             .transpose()
             .map_err(|e| PlanError::new(format!("--model: {e}")))?;
-        match (&model, args.score_without_logins) {
-            (Some(model), false) => {
-                return Err(PlanError::new(format!(
-                    "--model {}: fraud models ({}) join the user-events stream (a login from a new device or \
-                     country in the 30 minutes before a payment), and `run` does not read the user-events topic \
-                     yet; score in batch (`trustflow batch --model M --user-events FILE`), or pass \
-                     --score-without-logins to score with every login feature \"no login\" (account takeover \
-                     then goes unseen)",
-                    model.dir.display(),
-                    crate::fraud::inputs::FEATURE_SET
-                )));
+        // A model's login features join the user events; without a model none are read.
+        let user_events_topic = match (&model, args.score_without_logins) {
+            (Some(_), false) => Some(spec.source.user_events_topic.clone()),
+            (Some(_), true) if user_events_flag => {
+                return Err(PlanError::new(
+                    "--user-events-topic and --score-without-logins contradict each other: the first names \
+                     the logins to join, the second scores without them",
+                ));
             }
+            (Some(_), true) => None,
             (None, true) => return Err(PlanError::new("--score-without-logins needs --model")),
-            _ => {}
+            (None, false) if user_events_flag => {
+                return Err(PlanError::new(
+                    "--user-events-topic needs --model: only the fraud model's login features read user events",
+                ));
+            }
+            (None, false) => None,
+        };
+        if user_events_topic.as_deref() == Some(spec.source.topic.as_str()) {
+            return Err(PlanError::new(format!(
+                "the user-events topic and the transactions topic are both `{}`: logins and payments are \
+                 read from two topics",
+                spec.source.topic
+            )));
         }
         let horizon = match spec.horizon.as_deref().map(Horizon::parse).transpose() {
             Ok(horizon) => horizon,
@@ -178,6 +193,7 @@ impl RunPlan {
             horizon,
             maintain_every: args.maintain_every.map(|ms| Duration::from_millis(ms.unsigned_abs())),
             model,
+            user_events_topic,
             encryption,
             spec,
         })
@@ -392,14 +408,23 @@ mod tests {
     }
 
     #[test]
-    fn issue5_run_refuses_a_model_until_it_reads_user_events() {
-        let error = run_plan(&["--model", "/m@1"]).unwrap_err().to_string();
-        for part in ["fraud-features/2", "user-events", "--score-without-logins", "batch --model"] {
-            assert!(error.contains(part), "{part} missing from: {error}");
-        }
+    fn issue_5_run_with_a_model_reads_the_user_events_topic() {
+        let plan = run_plan(&["--model", "/m@1"]).unwrap();
+        assert_eq!(plan.user_events_topic.as_deref(), Some("user-events"), "the spec's default");
+        let plan = run_plan(&["--model", "/m@1", "--user-events-topic", "logins"]).unwrap();
+        assert_eq!(plan.user_events_topic.as_deref(), Some("logins"));
         let plan = run_plan(&["--model", "/m@1", "--score-without-logins"]).unwrap();
-        assert_eq!(plan.model.map(|m| m.dir), Some(PathBuf::from("/m")));
-        assert!(run_plan(&["--score-without-logins"]).is_err(), "the flag needs a model");
+        assert_eq!((plan.model.map(|m| m.dir), plan.user_events_topic), (Some(PathBuf::from("/m")), None));
+        assert_eq!(run_plan(&[]).unwrap().user_events_topic, None, "no model, no user events");
+        for (argv, part) in [
+            (&["--score-without-logins"][..], "needs --model"),
+            (&["--user-events-topic", "logins"][..], "needs --model"),
+            (&["--model", "/m", "--user-events-topic", "x", "--score-without-logins"][..], "contradict"),
+            (&["--model", "/m", "--user-events-topic", "financial-transactions"][..], "two topics"),
+        ] {
+            let error = run_plan(argv).unwrap_err().to_string();
+            assert!(error.contains(part), "{argv:?}: {error}");
+        }
     }
 
     #[test]

@@ -71,6 +71,10 @@ pub struct PipelineSpec {
 pub struct SourceSpec {
     /// The transactions topic.
     pub topic: String,
+    /// The user-events topic (logins) a fraud model's login features join. Read only when
+    /// the pipeline scores with a model. Default: `user-events`.
+    #[serde(default = "default_user_events_topic")]
+    pub user_events_topic: String,
     /// Where undecodable records go.
     pub dead_letter_topic: String,
     /// Consumer group id.
@@ -78,6 +82,10 @@ pub struct SourceSpec {
     /// Extra librdkafka properties.
     #[serde(default)]
     pub kafka: BTreeMap<String, String>,
+}
+
+fn default_user_events_topic() -> String {
+    "user-events".to_owned()
 }
 
 /// The output side of a spec.

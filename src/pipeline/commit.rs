@@ -12,6 +12,7 @@ use super::error::PipelineError;
 use super::lineage_report::{Committed, LineageReport, SharedReport};
 use super::memory::{Retained, StateStats};
 use super::resume::{Position, Resume, RunIdentity, commit_info};
+use super::sources::Feed;
 use super::summary::{SideTableStats, TableStats};
 use super::worker::REPLAY_INTERRUPTED;
 use crate::dataflow::anomaly::Alert;
@@ -76,8 +77,9 @@ pub struct Outputs {
     pub late: Pending<LateEvent>,
     /// The anomaly monitor's alerts.
     pub alerts: Pending<Alert>,
-    /// Per partition, the offset after the last record read, at the epoch that read it.
-    pub positions: Pending<(i32, i64)>,
+    /// Per topic and partition, the offset after the last record read, at the epoch that
+    /// read it.
+    pub positions: Pending<(Feed, i32, i64)>,
     /// The event-time marks the workers sent, at their epoch (runs with a horizon).
     pub marks: Pending<Mark>,
 }
@@ -327,6 +329,7 @@ impl Committer {
             kafka,
             run: RunIdentity {
                 topic: config.topic.clone(),
+                user_events_topic: config.user_events_topic.clone(),
                 now_ms: config.now_ms,
                 model: config.scorer.as_ref().map(|s| s.id()),
                 pii_policy: Some(config.governor.id().to_owned()),
@@ -376,7 +379,7 @@ impl Committer {
             let positions = outputs.positions.take(epoch);
             let marks: Vec<Mark> =
                 outputs.marks.take(epoch).into_iter().filter(|(_, d)| *d > 0).map(|(m, _)| m).collect();
-            self.halted |= positions.iter().any(|((p, o), d)| (*p, *o) == REPLAY_INTERRUPTED && *d > 0);
+            self.halted |= positions.iter().any(|(position, d)| *position == REPLAY_INTERRUPTED && *d > 0);
             if let Some(((row, expectation), _)) = outputs.fatal.take(epoch).into_iter().find(|(_, d)| *d > 0)
                 && !self.halted
             {
@@ -393,10 +396,10 @@ impl Committer {
             if self.halted {
                 continue;
             }
-            let mut offsets = self.position.offsets.clone();
-            for ((partition, next), diff) in positions {
+            let mut current = Position { epoch, ..self.position.clone() };
+            for ((feed, partition, next), diff) in positions {
                 if diff > 0 {
-                    let entry = offsets.entry(partition).or_default();
+                    let entry = current.offsets_mut(feed).entry(partition).or_default();
                     *entry = (*entry).max(next);
                 }
             }
@@ -406,12 +409,12 @@ impl Committer {
             if missing(&self.quality, epoch)
                 && (!quality.is_empty()
                     || side_changes
-                    || offsets != self.position.offsets
+                    || current.offsets != self.position.offsets
+                    || current.user_events != self.position.user_events
                     || !marks.is_empty())
             {
                 // With a horizon every epoch that moved a mark is committed with its marks: a
                 // restart replays each committed epoch as it was (`resume`).
-                let current = Position { epoch, offsets };
                 let previous = Some(&self.position).filter(|p| p.epoch > 0);
                 let info = commit_info(&self.run, &current, previous, &marks);
                 let outcome =

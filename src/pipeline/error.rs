@@ -101,6 +101,19 @@ pub enum PipelineError {
          count), which --horizon retires: run without --horizon"
     )]
     ScoringWithHorizon,
+    /// The model's login features join a user-events topic that the brokers do not have.
+    #[error(
+        "user-events topic `{topic}` does not exist on {brokers}: the fraud model's login features \
+         join it (a login from a new device or country before a payment); create it or produce user \
+         events to it (`trustflow generate --fraud-rate R` does), name another with --user-events-topic, \
+         or score without logins (--score-without-logins: account takeover then goes unseen)"
+    )]
+    NoUserEvents {
+        /// The topic.
+        topic: String,
+        /// The bootstrap servers asked.
+        brokers: String,
+    },
     /// The timely runtime could not start (bad cluster addresses, port in use, ...).
     #[error("cannot start the timely workers: {0}")]
     Cluster(String),
@@ -133,6 +146,7 @@ impl PipelineError {
             | PipelineError::ConcurrentRun { .. }
             | PipelineError::ExpectationFailed { .. }
             | PipelineError::ScoringWithHorizon
+            | PipelineError::NoUserEvents { .. }
             | PipelineError::Lineage(_)
             | PipelineError::Cluster(_)
             | PipelineError::Runtime(_)

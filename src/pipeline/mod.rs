@@ -17,6 +17,7 @@ mod error;
 mod lineage_report;
 mod memory;
 pub mod resume;
+mod sources;
 mod summary;
 mod worker;
 
@@ -41,6 +42,9 @@ pub struct PipelineConfig {
     pub kafka: KafkaSettings,
     /// The transactions topic.
     pub topic: String,
+    /// The user-events topic whose logins the fraud model's login features join (`None`: no
+    /// user events are read; a model then scores every login feature as "no login").
+    pub user_events_topic: Option<String>,
     /// Where undecodable records go.
     pub dead_letter_topic: String,
     /// A topic that also receives each epoch's quality changes, exactly once.
@@ -198,6 +202,17 @@ fn resume_point(config: &mut PipelineConfig) -> Result<Option<resume::Resume>, P
     }
     if resume.topic != config.topic {
         return Err(cannot(format!("they were read from topic `{}`, not `{}`", resume.topic, config.topic)));
+    }
+    if resume.user_events_topic != config.user_events_topic {
+        let read = |t: &Option<String>| {
+            t.as_ref().map_or("no user events".to_owned(), |t| format!("user-events topic `{t}`"))
+        };
+        return Err(cannot(format!(
+            "their scores joined {}, this run reads {}: the login features change the scores, so a run \
+             reads one user-events topic (or none, --score-without-logins) from start to end",
+            read(&resume.user_events_topic),
+            read(&config.user_events_topic)
+        )));
     }
     let model = config.scorer.as_ref().map(|s| s.id());
     if resume.model != model {

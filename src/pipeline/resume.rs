@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::error::PipelineError;
+use super::sources::Feed;
 use crate::dataflow::horizon::Mark;
 
 /// Per partition, the offset after the last record read.
@@ -32,8 +33,29 @@ pub type Offsets = BTreeMap<i32, i64>;
 pub struct Position {
     /// The epoch.
     pub epoch: u64,
-    /// Per partition, the offset after the last record of this epoch or an earlier one.
+    /// Per partition of the transactions topic, the offset after the last record of this
+    /// epoch or an earlier one.
     pub offsets: Offsets,
+    /// The same for the user-events topic (empty when the run reads none).
+    pub user_events: Offsets,
+}
+
+impl Position {
+    /// The offsets of `feed`'s topic.
+    pub fn offsets(&self, feed: Feed) -> &Offsets {
+        match feed {
+            Feed::Transactions => &self.offsets,
+            Feed::UserEvents => &self.user_events,
+        }
+    }
+
+    /// The offsets of `feed`'s topic, to move.
+    pub fn offsets_mut(&mut self, feed: Feed) -> &mut Offsets {
+        match feed {
+            Feed::Transactions => &mut self.offsets,
+            Feed::UserEvents => &mut self.user_events,
+        }
+    }
 }
 
 /// The fraud model whose scores a run commits: a restarted run must score with the same one,
@@ -57,6 +79,8 @@ impl std::fmt::Display for ModelId {
 pub struct Resume {
     /// The topic the committed epochs were read from.
     pub topic: String,
+    /// The user-events topic whose logins the committed scores joined (`None`: none read).
+    pub user_events_topic: Option<String>,
     /// The fraud model the committed epochs were scored with (`None`: not scored).
     pub model: Option<ModelId>,
     /// The PII policy the committed rows were written under ([`Governor::id`]).
@@ -92,6 +116,8 @@ pub struct CommittedEpoch {
 pub struct RunIdentity {
     /// The topic read.
     pub topic: String,
+    /// The user-events topic read for the model's login features, if any.
+    pub user_events_topic: Option<String>,
     /// The "now" of timestamp validity.
     pub now_ms: i64,
     /// The fraud model scoring the rows, if any.
@@ -114,11 +140,18 @@ pub fn commit_info(
         |o: &Offsets| o.iter().map(|(p, off)| (p.to_string(), json!(off))).collect::<serde_json::Map<_, _>>();
     let mut info = BTreeMap::new();
     info.insert("source".to_owned(), json!({ "topic": run.topic, "offsets": offsets(&current.offsets) }));
-    if let Some(previous) = previous {
+    if let Some(topic) = &run.user_events_topic {
         info.insert(
-            "previous".to_owned(),
-            json!({ "epoch": previous.epoch, "offsets": offsets(&previous.offsets) }),
+            "user_events".to_owned(),
+            json!({ "topic": topic, "offsets": offsets(&current.user_events) }),
         );
+    }
+    if let Some(previous) = previous {
+        let mut recorded = json!({ "epoch": previous.epoch, "offsets": offsets(&previous.offsets) });
+        if run.user_events_topic.is_some() {
+            recorded["user_events_offsets"] = Value::Object(offsets(&previous.user_events));
+        }
+        info.insert("previous".to_owned(), recorded);
     }
     info.insert("now_ms".to_owned(), json!(run.now_ms));
     if let Some(model) = &run.model {
@@ -148,9 +181,18 @@ impl Resume {
         };
         let source = info.get("source").ok_or_else(|| invalid("its commit records no source offsets"))?;
         let topic = source["topic"].as_str().ok_or_else(|| invalid("no source topic"))?.to_owned();
+        // Commits of runs that read no user events have no `user_events`.
+        let (user_events_topic, user_events) = match info.get("user_events") {
+            None => (None, Offsets::new()),
+            Some(u) => (
+                Some(u["topic"].as_str().ok_or_else(|| invalid("no user-events topic"))?.to_owned()),
+                parse_offsets(&u["offsets"]).ok_or_else(|| invalid("bad user-events offsets"))?,
+            ),
+        };
         let last = Position {
             epoch,
             offsets: parse_offsets(&source["offsets"]).ok_or_else(|| invalid("bad offsets"))?,
+            user_events,
         };
         let previous = match info.get("previous") {
             None => None,
@@ -160,7 +202,11 @@ impl Resume {
                     .filter(|e| *e < epoch)
                     .ok_or_else(|| invalid("bad previous epoch"))?;
                 let offsets = parse_offsets(&p["offsets"]).ok_or_else(|| invalid("bad previous offsets"))?;
-                Some(Position { epoch, offsets })
+                let user_events = match p.get("user_events_offsets") {
+                    None => Offsets::new(),
+                    Some(o) => parse_offsets(o).ok_or_else(|| invalid("bad previous user-events offsets"))?,
+                };
+                Some(Position { epoch, offsets, user_events })
             }
         };
         let model = match info.get("model") {
@@ -185,7 +231,17 @@ impl Resume {
             None => None,
             Some(h) => Some(h["width_ms"].as_i64().filter(|w| *w > 0).ok_or_else(|| invalid("bad horizon"))?),
         };
-        Ok(Resume { topic, model, pii_policy, now_ms, horizon_ms, last, previous, epochs: Vec::new() })
+        Ok(Resume {
+            topic,
+            user_events_topic,
+            model,
+            pii_policy,
+            now_ms,
+            horizon_ms,
+            last,
+            previous,
+            epochs: Vec::new(),
+        })
     }
 
     /// The resume point of a run with a horizon, given every commit of the app in the main
@@ -239,21 +295,21 @@ impl Resume {
         Ok(self)
     }
 
-    /// The epoch at which a replayed record of `partition` at `offset` is fed: the previous
-    /// epoch, the last one, or `None` for a record after the last position (a new epoch).
-    /// With a horizon, the committed epoch that first covered it.
-    pub fn replay_epoch(&self, partition: i32, offset: i64) -> Option<u64> {
+    /// The epoch at which a replayed record of `feed`'s `partition` at `offset` is fed: the
+    /// previous epoch, the last one, or `None` for a record after the last position (a new
+    /// epoch). With a horizon, the committed epoch that first covered it.
+    pub fn replay_epoch(&self, feed: Feed, partition: i32, offset: i64) -> Option<u64> {
+        let end = |p: &Position| p.offsets(feed).get(&partition).copied().unwrap_or(0);
         if !self.epochs.is_empty() {
-            let covered =
-                |e: &CommittedEpoch| e.position.offsets.get(&partition).copied().unwrap_or(0) <= offset;
+            let covered = |e: &CommittedEpoch| end(&e.position) <= offset;
             return self.epochs.get(self.epochs.partition_point(covered)).map(|e| e.position.epoch);
         }
         if let Some(previous) = &self.previous
-            && offset < previous.offsets.get(&partition).copied().unwrap_or(0)
+            && offset < end(previous)
         {
             return Some(previous.epoch);
         }
-        (offset < self.last.offsets.get(&partition).copied().unwrap_or(0)).then_some(self.last.epoch)
+        (offset < end(&self.last)).then_some(self.last.epoch)
     }
 
     /// The earliest epoch the replay feeds.
@@ -270,9 +326,9 @@ impl Resume {
         marks.map(|m| (m.source, m.finished)).collect()
     }
 
-    /// The offset `partition` must be replayed to (0: nothing to replay).
-    pub fn target(&self, partition: i32) -> i64 {
-        self.last.offsets.get(&partition).copied().unwrap_or(0)
+    /// The offset `feed`'s `partition` must be replayed to (0: nothing to replay).
+    pub fn target(&self, feed: Feed, partition: i32) -> i64 {
+        self.last.offsets(feed).get(&partition).copied().unwrap_or(0)
     }
 }
 
@@ -300,12 +356,13 @@ mod tests {
     use super::*;
 
     fn position(epoch: u64, offsets: &[(i32, i64)]) -> Position {
-        Position { epoch, offsets: offsets.iter().copied().collect() }
+        Position { epoch, offsets: offsets.iter().copied().collect(), user_events: Offsets::new() }
     }
 
     fn run(horizon_ms: Option<i64>) -> RunIdentity {
         RunIdentity {
             topic: "transactions".into(),
+            user_events_topic: None,
             now_ms: 1_767_225_600_000,
             model: None,
             pii_policy: None,
@@ -316,6 +373,7 @@ mod tests {
     fn resume(last: Position, previous: Option<Position>) -> Resume {
         Resume {
             topic: "t".into(),
+            user_events_topic: None,
             model: None,
             pii_policy: None,
             now_ms: None,
@@ -362,14 +420,14 @@ mod tests {
     #[test]
     fn records_replay_at_the_epoch_that_first_covered_them() {
         let resume = resume(position(9, &[(0, 120), (1, 7)]), Some(position(4, &[(0, 100)])));
-        assert_eq!(resume.replay_epoch(0, 99), Some(4));
-        assert_eq!(resume.replay_epoch(0, 100), Some(9));
-        assert_eq!(resume.replay_epoch(0, 119), Some(9));
-        assert_eq!(resume.replay_epoch(0, 120), None);
-        assert_eq!(resume.replay_epoch(1, 0), Some(9));
-        assert_eq!(resume.replay_epoch(1, 7), None);
-        assert_eq!(resume.replay_epoch(2, 0), None, "a partition no epoch read");
-        assert_eq!((resume.target(0), resume.target(2)), (120, 0));
+        assert_eq!(resume.replay_epoch(Feed::Transactions, 0, 99), Some(4));
+        assert_eq!(resume.replay_epoch(Feed::Transactions, 0, 100), Some(9));
+        assert_eq!(resume.replay_epoch(Feed::Transactions, 0, 119), Some(9));
+        assert_eq!(resume.replay_epoch(Feed::Transactions, 0, 120), None);
+        assert_eq!(resume.replay_epoch(Feed::Transactions, 1, 0), Some(9));
+        assert_eq!(resume.replay_epoch(Feed::Transactions, 1, 7), None);
+        assert_eq!(resume.replay_epoch(Feed::Transactions, 2, 0), None, "a partition no epoch read");
+        assert_eq!((resume.target(Feed::Transactions, 0), resume.target(Feed::Transactions, 2)), (120, 0));
     }
 
     /// The commits of a horizon run: epochs 2, 5 and 6, each naming the one before.
@@ -401,13 +459,13 @@ mod tests {
         assert_eq!(resume.first_epoch(), 2);
         assert_eq!(resume.epochs[2].marks[1], Mark { source: 1, max_ts: None, finished: true });
         // Each record at the epoch whose offsets first covered it.
-        assert_eq!(resume.replay_epoch(0, 0), Some(2));
-        assert_eq!(resume.replay_epoch(0, 9), Some(2));
-        assert_eq!(resume.replay_epoch(0, 10), Some(6));
-        assert_eq!(resume.replay_epoch(0, 24), Some(6));
-        assert_eq!(resume.replay_epoch(0, 25), None);
-        assert_eq!(resume.replay_epoch(1, 3), Some(5));
-        assert_eq!(resume.replay_epoch(1, 4), None);
+        assert_eq!(resume.replay_epoch(Feed::Transactions, 0, 0), Some(2));
+        assert_eq!(resume.replay_epoch(Feed::Transactions, 0, 9), Some(2));
+        assert_eq!(resume.replay_epoch(Feed::Transactions, 0, 10), Some(6));
+        assert_eq!(resume.replay_epoch(Feed::Transactions, 0, 24), Some(6));
+        assert_eq!(resume.replay_epoch(Feed::Transactions, 0, 25), None);
+        assert_eq!(resume.replay_epoch(Feed::Transactions, 1, 3), Some(5));
+        assert_eq!(resume.replay_epoch(Feed::Transactions, 1, 4), None);
         assert_eq!(resume.finished_sources(), BTreeMap::from([(0, false), (1, true)]));
     }
 
@@ -423,6 +481,30 @@ mod tests {
         let last = Resume::from_info("tbl", 6, &history[2].1).unwrap();
         let error = last.with_history("tbl", history).unwrap_err().to_string();
         assert!(error.contains("no horizon marks"), "{error}");
+    }
+
+    #[test]
+    fn issue_5_user_event_offsets_round_trip_and_replay_on_their_own() {
+        let identity = RunIdentity { user_events_topic: Some("user-events".into()), ..run(None) };
+        let mut last = position(9, &[(0, 120)]);
+        last.user_events = [(0, 30), (1, 5)].into_iter().collect();
+        let mut previous = position(4, &[(0, 100)]);
+        previous.user_events = [(0, 10)].into_iter().collect();
+        let info = commit_info(&identity, &last, Some(&previous), &[]);
+        let resume = Resume::from_info("t", 9, &info).unwrap();
+        assert_eq!(resume.user_events_topic.as_deref(), Some("user-events"));
+        assert_eq!((&resume.last, resume.previous.as_ref()), (&last, Some(&previous)));
+        // Each topic's records replay by that topic's offsets.
+        assert_eq!(resume.replay_epoch(Feed::UserEvents, 0, 9), Some(4));
+        assert_eq!(resume.replay_epoch(Feed::UserEvents, 0, 10), Some(9));
+        assert_eq!(resume.replay_epoch(Feed::UserEvents, 0, 30), None);
+        assert_eq!(resume.replay_epoch(Feed::UserEvents, 1, 4), Some(9));
+        assert_eq!(resume.replay_epoch(Feed::Transactions, 1, 4), None);
+        assert_eq!((resume.target(Feed::UserEvents, 1), resume.target(Feed::Transactions, 1)), (5, 0));
+        // A run that read no user events records none, and its position has none.
+        let info = commit_info(&run(None), &position(9, &[(0, 120)]), Some(&position(4, &[])), &[]);
+        assert!(!info.contains_key("user_events") && info["previous"].get("user_events_offsets").is_none());
+        assert_eq!(Resume::from_info("t", 9, &info).unwrap().user_events_topic, None);
     }
 
     #[test]

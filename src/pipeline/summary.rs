@@ -118,6 +118,8 @@ pub struct RunSummary {
     pub events_in: u64,
     /// Of those, decoded transactions fed to the graph.
     pub transactions: u64,
+    /// Of those, decoded user events (logins) fed to the graph (runs scoring with logins).
+    pub user_events: u64,
     /// Of those, records sent to the dead-letter topic, by reason.
     pub dead_lettered: BTreeMap<String, u64>,
     /// Wall time of the run.
@@ -155,9 +157,11 @@ impl RunSummary {
 
 impl fmt::Display for RunSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let logins =
+            if self.user_events > 0 { format!(", {} user events", self.user_events) } else { String::new() };
         writeln!(
             f,
-            "events in      {} ({} transactions, {} dead-lettered) in {:.2} s = {:.0} events/s on {} worker(s)",
+            "events in      {} ({} transactions{logins}, {} dead-lettered) in {:.2} s = {:.0} events/s on {} worker(s)",
             self.events_in,
             self.transactions,
             self.dead_letter_total(),

@@ -22,18 +22,19 @@ use super::error::PipelineError;
 use super::lineage_report::SharedReport;
 use super::memory::Retained;
 use super::resume::Resume;
+use super::sources::{Feed, Progress, Sources};
 use super::summary::RunSummary;
 use crate::codec::{Decoder, wire};
 use crate::dataflow::anomaly::{Alert, monitor};
 use crate::dataflow::expectations::route;
 use crate::dataflow::horizon::{LateEvent, Mark, quality_within_marks};
-use crate::dataflow::quality::graph::quality_scored;
+use crate::dataflow::quality::graph::{quality_scored, quality_scored_with};
 use crate::dataflow::quality::quality;
 use crate::dataflow::windows::{DASHBOARD_WINDOW_MS, window_metrics};
 use crate::governance::{governed, governed_late};
-use crate::record::{Origin, Record, Transaction};
+use crate::record::{Origin, Record, Transaction, UserEvent};
 use crate::source::dead_letter::Rejection;
-use crate::source::{DeadLetters, KafkaReader, partitions_for_worker};
+use crate::source::{DeadLetters, KafkaReader};
 
 /// Records handed over per poll before the worker steps the dataflow again.
 const POLL_BATCH: usize = 8_192;
@@ -55,6 +56,7 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
 struct Counters {
     events: u64,
     transactions: u64,
+    user_events: u64,
     /// Records fed at already committed epochs, to rebuild the state.
     replayed: u64,
     dead_lettered: BTreeMap<String, u64>,
@@ -72,24 +74,15 @@ pub(super) fn run_worker(
     let index = worker.index();
     let peers = worker.peers();
     // Ask the brokers first: a missing topic should not leave empty tables behind.
-    let partitions = config.kafka.partitions(&config.topic)?;
-    if let Some(resume) = resume
-        && let Some(partition) = resume.last.offsets.keys().find(|p| !partitions.contains(p))
-    {
-        return Err(PipelineError::ReplayShort {
-            topic: config.topic.clone(),
-            partition: *partition,
-            end: 0,
-            target: resume.target(*partition),
-        });
-    }
+    let mut sources = Sources::open(config, index, peers, resume)?;
     // Changes of epochs before the last committed one are replayed state, never written.
     let outputs = Rc::new(RefCell::new(Outputs::discarding_before(resume.map_or(0, |r| r.last.epoch))));
     let mut committer = if index == 0 {
         let tables = TablePaths::under(&config.output);
         let with_late = config.horizon.is_some();
+        let partitions = sources.transaction_partition_count();
         let mut committer =
-            Committer::open(&tables, config, partitions.len(), with_late, retained.clone(), resume)?;
+            Committer::open(&tables, config, partitions, with_late, retained.clone(), resume)?;
         committer.report_lineage(config, &tables, with_late, lineage)?;
         Some(committer)
     } else {
@@ -102,118 +95,121 @@ pub(super) fn run_worker(
     let scorer = config.scorer.clone();
     let governor = config.governor.clone();
     let anomaly = config.anomaly;
-    let (mut input, mut marks_input, mut positions_input) = worker.dataflow::<u64, _, _>(|scope| {
-        let (input, transactions) = scope.new_collection::<Transaction, isize>();
-        let (positions_input, positions) = scope.new_collection::<(i32, i64), isize>();
-        buffer(positions, &outputs, |o| &mut o.positions);
-        let (marks_input, marks) = scope.new_input::<Mark>();
-        // Every mark reaches the committer too: a horizon run records each epoch's marks.
-        buffer(stamped(marks.clone()), &outputs, |o| &mut o.marks);
-        // The monitor watches the decoded input itself, before the horizon and the routing.
-        let alerts = match anomaly {
-            Some(anomaly) => monitor(transactions.clone(), anomaly),
-            None => Vec::<(Alert, u64, isize)>::new().to_stream(scope).as_collection(),
-        };
-        buffer(alerts, &outputs, |o| &mut o.alerts);
-        let (verdicts, late, held) = match horizon {
-            Some(horizon) => {
-                let bounded = quality_within_marks(transactions, marks, now_ms, horizon);
-                (bounded.verdicts, bounded.late, bounded.retained)
-            }
-            // Without a horizon nothing is late (an empty, closed stream), and the graph
-            // holds every row.
-            None => {
-                let late = Vec::<(LateEvent, u64, isize)>::new().to_stream(scope).as_collection();
-                let verdicts = match scorer {
-                    Some(scorer) => quality_scored(transactions.clone(), now_ms, scorer),
-                    None => quality(transactions.clone(), now_ms),
-                };
-                (verdicts, late, transactions)
-            }
-        };
-        buffer(governed_late(late, governor.clone()), &outputs, |o| &mut o.late);
-        let counted = retained.clone();
-        held.inspect(move |(_, _, diff)| counted.add(*diff));
-        // The windows count users by their real ids; every row a table or topic receives is
-        // protected by the run's PII policy.
-        let windows = window_metrics(verdicts.clone(), DASHBOARD_WINDOW_MS);
-        let routed = route(governed(verdicts, governor), &expectations);
-        buffer(routed.kept, &outputs, |o| &mut o.quality);
-        buffer(routed.quarantined, &outputs, |o| &mut o.quarantine);
-        buffer(routed.dropped, &outputs, |o| &mut o.dropped);
-        buffer(routed.fatal, &outputs, |o| &mut o.fatal);
-        buffer(windows, &outputs, |o| &mut o.windows);
-        buffer(routed.outcomes, &outputs, |o| &mut o.outcomes);
-        (input, marks_input, positions_input)
-    });
+    let reads_logins = config.user_events_topic.is_some();
+    let (mut input, mut user_input, mut marks_input, mut positions_input) =
+        worker.dataflow::<u64, _, _>(|scope| {
+            let (input, transactions) = scope.new_collection::<Transaction, isize>();
+            let (user_input, user_events) = scope.new_collection::<UserEvent, isize>();
+            let (positions_input, positions) = scope.new_collection::<(Feed, i32, i64), isize>();
+            buffer(positions, &outputs, |o| &mut o.positions);
+            let (marks_input, marks) = scope.new_input::<Mark>();
+            // Every mark reaches the committer too: a horizon run records each epoch's marks.
+            buffer(stamped(marks.clone()), &outputs, |o| &mut o.marks);
+            // The monitor watches the decoded input itself, before the horizon and the routing.
+            let alerts = match anomaly {
+                Some(anomaly) => monitor(transactions.clone(), anomaly),
+                None => Vec::<(Alert, u64, isize)>::new().to_stream(scope).as_collection(),
+            };
+            buffer(alerts, &outputs, |o| &mut o.alerts);
+            let (verdicts, late, held) = match horizon {
+                Some(horizon) => {
+                    let bounded = quality_within_marks(transactions, marks, now_ms, horizon);
+                    (bounded.verdicts, bounded.late, bounded.retained)
+                }
+                // Without a horizon nothing is late (an empty, closed stream), and the graph
+                // holds every row.
+                None => {
+                    let late = Vec::<(LateEvent, u64, isize)>::new().to_stream(scope).as_collection();
+                    let verdicts = match scorer {
+                        // The per-user reduce walks each user's logins with their payments: a
+                        // login read after them re-scores the payments it changes.
+                        Some(scorer) if reads_logins => {
+                            quality_scored_with(transactions.clone(), user_events, now_ms, scorer)
+                        }
+                        Some(scorer) => quality_scored(transactions.clone(), now_ms, scorer),
+                        None => quality(transactions.clone(), now_ms),
+                    };
+                    (verdicts, late, transactions)
+                }
+            };
+            buffer(governed_late(late, governor.clone()), &outputs, |o| &mut o.late);
+            let counted = retained.clone();
+            held.inspect(move |(_, _, diff)| counted.add(*diff));
+            // The windows count users by their real ids; every row a table or topic receives is
+            // protected by the run's PII policy.
+            let windows = window_metrics(verdicts.clone(), DASHBOARD_WINDOW_MS);
+            let routed = route(governed(verdicts, governor), &expectations);
+            buffer(routed.kept, &outputs, |o| &mut o.quality);
+            buffer(routed.quarantined, &outputs, |o| &mut o.quarantine);
+            buffer(routed.dropped, &outputs, |o| &mut o.dropped);
+            buffer(routed.fatal, &outputs, |o| &mut o.fatal);
+            buffer(windows, &outputs, |o| &mut o.windows);
+            buffer(routed.outcomes, &outputs, |o| &mut o.outcomes);
+            (input, user_input, marks_input, positions_input)
+        });
     // The buffers' frontiers are the graph's progress, as seen after the exchange.
     let lagging = |target: u64| outputs.borrow().in_progress(target);
 
-    let mine = partitions_for_worker(&partitions, index, peers);
-    tracing::info!(worker = index, partitions = ?mine, "assigned");
-    let mut reader = KafkaReader::open(&config.kafka, &config.group, &config.topic, &mine, config.bounded)?;
     let mut dead_letters = DeadLetters::new(&config.kafka, &config.dead_letter_topic)?;
     let mut decoder = Decoder::new(config.registry.clone());
     let topic: Arc<str> = Arc::from(config.topic.as_str());
     let mut counters = Counters::default();
     // Event-time progress per partition, only where a horizon needs it (off the hot path
     // otherwise); a resumed run continues from the marks its committed epochs recorded.
+    let mine: Vec<i32> =
+        sources.partitions().filter(|(f, _)| *f == Feed::Transactions).map(|(_, p)| p).collect();
     let mut progress = horizon.map(|_| SourceProgress::new(&mine, resume));
 
     // New epochs follow the last committed one. A resumed run first feeds what the committed
     // epochs read at those epochs (see `resume`), holding its inputs there until every one of
-    // its partitions is replayed to the committed offset.
+    // its partitions (of every topic) is replayed to the committed offset.
     let mut epoch: u64 = resume.map_or(1, |r| r.last.epoch + 1);
-    let mut replaying: BTreeMap<i32, i64> = mine
-        .iter()
-        .filter_map(|p| resume.map(|r| (*p, r.target(*p))))
-        .filter(|(_, target)| *target > 0)
-        .collect();
+    let mut read = Progress::new(sources.partitions(), resume);
     // With a horizon, worker 0 sends each committed epoch's recorded marks again at that
     // epoch, so every replayed epoch is judged by the event time it was judged by before.
     let recorded = resume.filter(|_| index == 0).map_or(&[][..], |r| r.epochs.as_slice());
     let start = match resume {
-        Some(resume) if !replaying.is_empty() || !recorded.is_empty() => resume.first_epoch(),
+        Some(resume) if !read.replaying.is_empty() || !recorded.is_empty() => resume.first_epoch(),
         _ => epoch,
     };
-    advance_inputs(&mut input, &mut marks_input, &mut positions_input, start);
+    let mut inputs = Inputs {
+        transactions: &mut input,
+        user_events: &mut user_input,
+        marks: &mut marks_input,
+        positions: &mut positions_input,
+    };
+    inputs.advance(start);
     for committed in recorded {
-        marks_input.advance_to(committed.position.epoch);
+        inputs.marks.advance_to(committed.position.epoch);
         for mark in &committed.marks {
-            marks_input.send(*mark);
+            inputs.marks.send(*mark);
         }
     }
     // Partitions wait while others replay, so that the first new epoch stays small.
-    let waiting: Vec<i32> = mine.iter().copied().filter(|p| !replaying.contains_key(p)).collect();
-    if !replaying.is_empty() {
-        reader.pause(&waiting)?;
+    let all: Vec<(Feed, i32)> = sources.partitions().collect();
+    let waiting: Vec<(Feed, i32)> = all.iter().copied().filter(|p| !read.replaying.contains_key(p)).collect();
+    if !read.replaying.is_empty() {
+        sources.pause(&waiting)?;
     }
-    let mut replayed_now = Vec::new();
-    // Per partition, the offset after the last record read, and whether it moved this epoch.
-    let mut next_offsets: BTreeMap<i32, (i64, bool)> = BTreeMap::new();
     let mut epoch_started = Instant::now();
     let mut epoch_records: u64 = 0;
-    while !reader.finished() && !config.stop.load(Ordering::Relaxed) {
+    while !sources.finished() && !config.stop.load(Ordering::Relaxed) {
         let mut failure = None;
-        reader.poll_batch(POLL_BATCH, Duration::from_millis(2), |message| {
+        sources.poll(POLL_BATCH, Duration::from_millis(2), |feed, message| {
             counters.events += 1;
             epoch_records += 1;
-            next_offsets.insert(message.partition, (message.offset + 1, true));
-            let at = match resume.and_then(|r| r.replay_epoch(message.partition, message.offset)) {
+            read.read(feed, message.partition, message.offset);
+            let at = match resume.and_then(|r| r.replay_epoch(feed, message.partition, message.offset)) {
                 Some(at) => {
                     counters.replayed += 1;
                     at
                 }
                 None => epoch,
             };
-            if replaying.get(&message.partition).is_some_and(|target| message.offset + 1 >= *target) {
-                replaying.remove(&message.partition);
-                replayed_now.push(message.partition);
-            }
             let payload = message.payload.unwrap_or_default();
             let rejection = match decoder.decode(payload) {
-                Ok(decoded) => match decoded.record {
-                    Record::Transaction(mut row) => {
+                Ok(decoded) => match (feed, decoded.record) {
+                    (Feed::Transactions, Record::Transaction(mut row)) => {
                         counters.transactions += 1;
                         row.origin = Some(Origin {
                             topic: topic.clone(),
@@ -227,12 +223,25 @@ pub(super) fn run_worker(
                         {
                             progress.read(message.partition, ts);
                         }
-                        input.update_at(row, at, 1);
+                        inputs.transactions.update_at(row, at, 1);
                         return;
                     }
-                    other => Rejection {
+                    (Feed::UserEvents, Record::UserEvent(event)) => {
+                        counters.user_events += 1;
+                        inputs.user_events.update_at(event, at, 1);
+                        return;
+                    }
+                    (feed, other) => Rejection {
                         reason: "unexpected_record_type",
-                        message: format!("schema {} is not a transaction: {other:?}", decoded.schema_id),
+                        message: format!(
+                            "schema {} on topic {} is not a {}: {other:?}",
+                            decoded.schema_id,
+                            message.topic,
+                            match feed {
+                                Feed::Transactions => "transaction",
+                                Feed::UserEvents => "user event",
+                            }
+                        ),
                         schema_id: Some(decoded.schema_id),
                     },
                 },
@@ -256,26 +265,28 @@ pub(super) fn run_worker(
         if let Some(e) = failure {
             return Err(e);
         }
-        if let Some((partition, target)) = replaying.iter().find(|(p, _)| reader.partition_idle(**p)) {
+        if let Some(((feed, partition), target)) =
+            read.replaying.iter().find(|((f, p), _)| sources.idle(*f, *p))
+        {
             return Err(PipelineError::ReplayShort {
-                topic: config.topic.clone(),
+                topic: sources.name(*feed).to_owned(),
                 partition: *partition,
-                end: next_offsets.get(partition).map_or(0, |(next, _)| *next),
+                end: read.end(*feed, *partition),
                 target: *target,
             });
         }
-        if !replaying.is_empty() && !replayed_now.is_empty() {
-            reader.pause(&replayed_now)?;
+        if !read.replaying.is_empty() && !read.replayed_now.is_empty() {
+            sources.pause(&read.replayed_now)?;
         }
-        replayed_now.clear();
-        if replaying.is_empty() && input.time() < &epoch {
-            reader.resume(&mine)?;
+        read.replayed_now.clear();
+        if read.replaying.is_empty() && inputs.transactions.time() < &epoch {
+            sources.resume(&all)?;
             tracing::info!(
                 worker = index,
                 replayed = counters.replayed,
                 "replayed to the committed position"
             );
-            advance_inputs(&mut input, &mut marks_input, &mut positions_input, epoch);
+            inputs.advance(epoch);
             epoch_started = Instant::now();
         }
         // An epoch closes once it is due and the graph has finished every epoch before it.
@@ -286,19 +297,19 @@ pub(super) fn run_worker(
         // (With a horizon, epochs keep their cadence: which rows are late depends on the
         // epochs' boundaries, and its state stays bounded anyway.)
         let caught_up = horizon.is_some() || !lagging(epoch);
-        if replaying.is_empty() && epoch_started.elapsed() >= config.epoch && caught_up {
+        if read.replaying.is_empty() && epoch_started.elapsed() >= config.epoch && caught_up {
             if let Some(progress) = progress.as_mut() {
-                progress.send(&mut marks_input, &reader);
+                progress.send(inputs.marks, sources.transactions());
             }
-            send_positions(&mut positions_input, &mut next_offsets, epoch);
+            send_positions(inputs.positions, &mut read.next_offsets, epoch);
             epoch += 1;
-            advance_inputs(&mut input, &mut marks_input, &mut positions_input, epoch);
+            inputs.advance(epoch);
             epoch_started = Instant::now();
             epoch_records = 0;
         }
         worker.step();
         // (While replaying, the inputs hold the frontier at the replayed epochs on purpose.)
-        while replaying.is_empty()
+        while read.replaying.is_empty()
             && (lagging(epoch.saturating_sub(MAX_EPOCHS_IN_FLIGHT))
                 || (horizon.is_none() && epoch_records >= MAX_OPEN_EPOCH_RECORDS && lagging(epoch)))
         {
@@ -309,10 +320,10 @@ pub(super) fn run_worker(
         }
     }
     if let Some(progress) = progress.as_mut() {
-        progress.send(&mut marks_input, &reader);
+        progress.send(inputs.marks, sources.transactions());
     }
-    if replaying.is_empty() {
-        send_positions(&mut positions_input, &mut next_offsets, epoch);
+    if read.replaying.is_empty() {
+        send_positions(inputs.positions, &mut read.next_offsets, epoch);
     } else if let Some(resume) = resume {
         // Stopped before the state was rebuilt: no later epoch may be committed.
         tracing::warn!(
@@ -320,9 +331,10 @@ pub(super) fn run_worker(
             "stopped while replaying: nothing after epoch {} is committed",
             resume.last.epoch
         );
-        positions_input.update_at(REPLAY_INTERRUPTED, resume.last.epoch, 1);
+        inputs.positions.update_at(REPLAY_INTERRUPTED, resume.last.epoch, 1);
     }
     drop(input);
+    drop(user_input);
     drop(marks_input);
     drop(positions_input);
     loop {
@@ -343,6 +355,7 @@ pub(super) fn run_worker(
     totals.workers += 1;
     totals.events_in += counters.events;
     totals.transactions += counters.transactions;
+    totals.user_events += counters.user_events;
     totals.replayed_events += counters.replayed;
     totals.resumed_after = resume.map(|r| r.last.epoch);
     for (reason, count) in counters.dead_lettered {
@@ -361,32 +374,39 @@ pub(super) fn run_worker(
 
 /// The position a worker reports when it stops before its replay ends: epochs after the
 /// resumed one must not be committed, their state being incomplete.
-pub(super) const REPLAY_INTERRUPTED: (i32, i64) = (-1, 0);
+pub(super) const REPLAY_INTERRUPTED: (Feed, i32, i64) = (Feed::Transactions, -1, 0);
 
-/// Moves every input of the graph to `epoch`. A session moves its handle's time only when it
-/// flushes, so both sessions flush.
-fn advance_inputs(
-    input: &mut InputSession<u64, Transaction, isize>,
-    marks: &mut InputHandleVec<u64, Mark>,
-    positions: &mut InputSession<u64, (i32, i64), isize>,
-    epoch: u64,
-) {
-    input.advance_to(epoch);
-    marks.advance_to(epoch);
-    positions.advance_to(epoch);
-    input.flush();
-    positions.flush();
+/// The graph's inputs, moved together from epoch to epoch.
+struct Inputs<'a> {
+    transactions: &'a mut InputSession<u64, Transaction, isize>,
+    user_events: &'a mut InputSession<u64, UserEvent, isize>,
+    marks: &'a mut InputHandleVec<u64, Mark>,
+    positions: &'a mut InputSession<u64, (Feed, i32, i64), isize>,
+}
+
+impl Inputs<'_> {
+    /// Moves every input to `epoch`. A session moves its handle's time only when it flushes,
+    /// so the sessions flush.
+    fn advance(&mut self, epoch: u64) {
+        self.transactions.advance_to(epoch);
+        self.user_events.advance_to(epoch);
+        self.marks.advance_to(epoch);
+        self.positions.advance_to(epoch);
+        self.transactions.flush();
+        self.user_events.flush();
+        self.positions.flush();
+    }
 }
 
 /// Reports, at `epoch`, the offsets after the last record read of the partitions that moved.
 fn send_positions(
-    positions: &mut InputSession<u64, (i32, i64), isize>,
-    next_offsets: &mut BTreeMap<i32, (i64, bool)>,
+    positions: &mut InputSession<u64, (Feed, i32, i64), isize>,
+    next_offsets: &mut BTreeMap<(Feed, i32), (i64, bool)>,
     epoch: u64,
 ) {
-    for (partition, (next, moved)) in next_offsets.iter_mut() {
+    for ((feed, partition), (next, moved)) in next_offsets.iter_mut() {
         if std::mem::take(moved) {
-            positions.update_at((*partition, *next), epoch, 1);
+            positions.update_at((*feed, *partition, *next), epoch, 1);
         }
     }
 }

@@ -12,6 +12,7 @@ mod encryption;
 mod expectations;
 mod fraud_logins;
 mod fraud_scoring;
+mod fraud_stream;
 mod fraud_training;
 mod governance_sinks;
 mod graph_support;
