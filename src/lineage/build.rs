@@ -83,6 +83,16 @@ impl InputTopic {
         })
     }
 
+    /// The `UserEvent` topic `topic` (logins the fraud features join) on `bootstrap`, nothing
+    /// read yet.
+    pub fn user_events(bootstrap: &str, topic: &str) -> Result<InputTopic, LineageError> {
+        Ok(InputTopic {
+            dataset: DatasetId::kafka(bootstrap, topic)?,
+            fields: super::columns::user_event_fields()?,
+            offsets: BTreeMap::new(),
+        })
+    }
+
     /// This topic read up to `offsets` (partition -> next offset).
     pub fn at(&self, offsets: &BTreeMap<i32, i64>) -> InputTopic {
         InputTopic { offsets: offsets.clone(), ..self.clone() }

@@ -28,6 +28,8 @@ const METADATA: &str = "metadata";
 
 /// The schema of the transactions topic.
 const TRANSACTION_SCHEMA: &str = include_str!("../../schemas/financial_transaction.avsc");
+/// The `UserEvent` Avro schema, the user-events topic's fields.
+const USER_EVENT_SCHEMA: &str = include_str!("../../schemas/user_event.avsc");
 
 /// One use of one input field by an output column (or by the whole table).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,10 +131,20 @@ impl TableKind {
 
 /// The `FinancialTransaction` fields with their Avro types, from the embedded schema.
 pub fn transaction_fields() -> Result<Vec<SchemaField>, LineageError> {
-    let invalid = |reason: String| LineageError::Columns { table: "transactions topic", reason };
-    let schema = Schema::parse_str(TRANSACTION_SCHEMA).map_err(|e| invalid(e.to_string()))?;
+    record_fields(TRANSACTION_SCHEMA, "transactions topic")
+}
+
+/// The user-events topic's fields, from the `UserEvent` Avro schema.
+pub fn user_event_fields() -> Result<Vec<SchemaField>, LineageError> {
+    record_fields(USER_EVENT_SCHEMA, "user-events topic")
+}
+
+/// The fields of the Avro record schema `text`, the topic `table`'s.
+fn record_fields(text: &str, table: &'static str) -> Result<Vec<SchemaField>, LineageError> {
+    let invalid = |reason: String| LineageError::Columns { table, reason };
+    let schema = Schema::parse_str(text).map_err(|e| invalid(e.to_string()))?;
     let Schema::Record(record) = schema else {
-        return Err(invalid("the FinancialTransaction schema is not a record".to_owned()));
+        return Err(invalid("the schema is not a record".to_owned()));
     };
     Ok(record
         .fields
@@ -372,6 +384,14 @@ mod tests {
                 ("metadata", "map<string>"),
             ]
         );
+    }
+
+    #[test]
+    fn user_event_fields_come_from_the_avro_schema() {
+        let fields = user_event_fields().unwrap();
+        let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["userId", "eventType", "device", "country", "ip", "timestamp"]);
+        assert_eq!(fields[5].data_type, "timestamp-millis");
     }
 
     /// Every column with lineage is a column of its table, every input a field of the topic,

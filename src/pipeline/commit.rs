@@ -359,7 +359,7 @@ impl Committer {
     ) -> Result<(), PipelineError> {
         let Some(emitter) = &config.lineage else { return Ok(()) };
         let mut report =
-            LineageReport::new(emitter.clone(), config, tables, with_late, self.position.offsets.clone())?;
+            LineageReport::new(emitter.clone(), config, tables, with_late, self.position.clone())?;
         report.start();
         tracing::info!(target = %report.stats.target, run_id = %report.stats.run_id, "sending OpenLineage events");
         *slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(report);
@@ -480,7 +480,7 @@ impl Committer {
             if let Some(slot) = self.lineage.as_ref().filter(|_| !committed.is_empty()) {
                 let mut report = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 if let Some(report) = report.as_mut() {
-                    report.epoch(epoch, &self.position.offsets, &committed);
+                    report.epoch(epoch, &self.position, &committed);
                 }
             }
             self.state.sample(self.retained.get());

@@ -6,13 +6,13 @@
 //! and counted, and the run goes on: the tables are the data, lineage a report about them
 //! (`docs/lineage.md`).
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
 use super::PipelineConfig;
 use super::commit::TablePaths;
+use super::resume::Position;
 use crate::lineage::{
     InputTopic, JobInfo, LineageEmitter, LineageError, OutputTable, Processing, RunEvent, TableCommit,
     TableKind, Uuid,
@@ -40,10 +40,12 @@ pub struct LineageReport {
     job: JobInfo,
     run_id: Uuid,
     input: InputTopic,
+    /// The user-events topic, when the run reads one.
+    user_events: Option<InputTopic>,
     /// Every table the run writes, in the order events list them.
     tables: Vec<(TableKind, OutputTable)>,
     /// The source position of the last epoch reported (COMPLETE and FAIL carry it).
-    offsets: BTreeMap<i32, i64>,
+    position: Position,
     /// What was sent so far.
     pub stats: LineageStats,
 }
@@ -61,18 +63,22 @@ pub struct Committed {
 
 impl LineageReport {
     /// The reporter of `config`'s run writing `tables` (the late-events table only `with_late`),
-    /// starting from `offsets` (a resumed run's committed position). Errors only where a dataset
-    /// cannot be named, which the plan has ruled out for valid configurations.
+    /// starting from `position` (a resumed run's committed position). Errors only where a
+    /// dataset cannot be named, which the plan has ruled out for valid configurations.
     pub fn new(
         emitter: Arc<LineageEmitter>,
         config: &PipelineConfig,
         tables: &TablePaths,
         with_late: bool,
-        offsets: BTreeMap<i32, i64>,
+        position: Position,
     ) -> Result<LineageReport, LineageError> {
         let processing = if config.bounded { Processing::Batch } else { Processing::Streaming };
         let job = JobInfo::new(JOB_NAMESPACE, config.app_id.clone(), processing);
         let input = InputTopic::transactions(&config.kafka.brokers, &config.topic)?;
+        let user_events = match &config.user_events_topic {
+            Some(topic) => Some(InputTopic::user_events(&config.kafka.brokers, topic)?),
+            None => None,
+        };
         let mut kinds = vec![
             (TableKind::Quality, &tables.quality),
             (TableKind::Quarantine, &tables.quarantine),
@@ -94,7 +100,13 @@ impl LineageReport {
             run_id: run_id.to_string(),
             ..LineageStats::default()
         };
-        Ok(LineageReport { emitter, job, run_id, input, tables, offsets, stats })
+        Ok(LineageReport { emitter, job, run_id, input, user_events, tables, position, stats })
+    }
+
+    /// The input datasets read up to `position`.
+    fn inputs(&self, position: &Position) -> Vec<InputTopic> {
+        let user_events = self.user_events.iter().map(|topic| topic.at(&position.user_events));
+        std::iter::once(self.input.at(&position.offsets)).chain(user_events).collect()
     }
 
     fn outputs(&self) -> Vec<OutputTable> {
@@ -103,14 +115,15 @@ impl LineageReport {
 
     /// START: the tables are open.
     pub fn start(&mut self) {
-        let inputs = [self.input.at(&self.offsets)];
+        let inputs = self.inputs(&self.position);
         let event = RunEvent::start(&self.job, self.run_id, &inputs, &self.outputs(), chrono::Utc::now());
         self.send("START", event);
     }
 
-    /// RUNNING: `epoch` was committed with the source position `offsets`, writing `committed`.
-    pub fn epoch(&mut self, epoch: u64, offsets: &BTreeMap<i32, i64>, committed: &[Committed]) {
-        self.offsets = offsets.clone();
+    /// RUNNING: `epoch` was committed with the source position `position`, writing
+    /// `committed`.
+    pub fn epoch(&mut self, epoch: u64, position: &Position, committed: &[Committed]) {
+        self.position = position.clone();
         let outputs: Vec<OutputTable> = committed
             .iter()
             .filter_map(|c| {
@@ -118,7 +131,7 @@ impl LineageReport {
                 Some(table.committed(c.commit))
             })
             .collect();
-        let inputs = [self.input.at(offsets)];
+        let inputs = self.inputs(position);
         let event =
             RunEvent::epoch_committed(&self.job, self.run_id, epoch, &inputs, &outputs, chrono::Utc::now());
         self.send("RUNNING", event);
@@ -126,7 +139,7 @@ impl LineageReport {
 
     /// COMPLETE (`error` is `None`) or FAIL: the run ended.
     pub fn finish(&mut self, error: Option<&(dyn std::error::Error + 'static)>) {
-        let (inputs, outputs, at) = ([self.input.at(&self.offsets)], self.outputs(), chrono::Utc::now());
+        let (inputs, outputs, at) = (self.inputs(&self.position), self.outputs(), chrono::Utc::now());
         match error {
             None => {
                 let event = RunEvent::complete(&self.job, self.run_id, &inputs, &outputs, at);

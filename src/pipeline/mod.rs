@@ -1,7 +1,8 @@
 //! A pipeline run: timely workers read Kafka, run the quality graph and commit to Delta.
 //!
 //! Every worker owns a share of the topic's partitions ([`crate::source::partitions_for_worker`]),
-//! decodes what it reads, dead-letters what it cannot decode, and feeds transactions into the
+//! and of the user-events topic's when a fraud model joins logins, decodes what it reads,
+//! dead-letters what it cannot decode, and feeds transactions (and user events) into the
 //! graph stamped with the current epoch. With a horizon, it also reports each partition's
 //! event-time progress, and the graph keeps only the history within the horizon (rows that
 //! arrive beyond it go to `late_events`). The verdicts are routed by the spec's expectations

@@ -1,9 +1,10 @@
 //! Where a run resumes: the last committed epoch and the source offsets behind it.
 //!
 //! Every commit of the main table carries, in its `commitInfo`, the topic, the offset after
-//! the last record of each partition read through that epoch, the same for the epoch
-//! committed before it, and the run's settings a restart must share ("now", the model, the
-//! PII policy, the horizon). The main table is committed first in each epoch, so after a
+//! the last record of each partition read through that epoch (and of the user-events topic,
+//! when a model joins logins), the same for the epoch committed before it, and the run's
+//! settings a restart must share ("now", the model, the user-events topic, the PII policy,
+//! the horizon). The main table is committed first in each epoch, so after a
 //! crash the other sinks are at that epoch or at the one before. On restart the run replays
 //! the topic from its beginning:
 //!

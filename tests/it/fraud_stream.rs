@@ -160,9 +160,11 @@ fn issue_5_streaming_scores_with_logins_equal_batch_scores_on_real_kafka() {
 
     let out_topic = format!("{topic}-scored");
     let model = format!("{models}@1");
+    let lineage = path("lineage.jsonl");
     let run = |model: &str, user_topic: Option<&str>, output: &str| {
         let dlq = format!("{topic}-dlq");
         let mut args = vec!["run", "--brokers", brokers, "--topic", &topic, "--dead-letter-topic", &dlq];
+        args.extend(["--lineage", &lineage]);
         args.extend(["--output-topic", &out_topic, "--output", output, "--now", &now, "--stop-at-end"]);
         args.extend(["--epoch-ms", "100", "-w", "2", "--model", model]);
         match user_topic {
@@ -182,6 +184,24 @@ fn issue_5_streaming_scores_with_logins_equal_batch_scores_on_real_kafka() {
     let logins = std::fs::read_to_string(&user_events).unwrap().lines().count();
     let summary = String::from_utf8_lossy(&output.stdout);
     assert!(summary.contains(&format!("{logins} user events")), "every login read once: {summary}");
+
+    // The lineage events name both topics as inputs; the last epoch's position covers every login.
+    let events: Vec<serde_json::Value> = std::fs::read_to_string(&lineage)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let last = events.iter().rev().find(|e| e["eventType"] == "RUNNING").expect("no RUNNING event");
+    let inputs: Vec<&str> =
+        last["inputs"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(inputs, [topic.as_str(), users.as_str()]);
+    let offsets = last["run"]["facets"]["trustflow_epoch"]["offsets"].as_array().unwrap();
+    let read: i64 = offsets
+        .iter()
+        .filter(|o| o["topic"] == users.as_str())
+        .map(|o| o["nextOffset"].as_i64().unwrap())
+        .sum();
+    assert_eq!(read, logins as i64, "the committed user-events offsets cover every login");
 
     let streamed = streamed(&dir.path().join("stream/quality"));
     let batched = batch_scores(dir.path(), &model, "batch", true);
