@@ -101,6 +101,9 @@ pub fn run(
     let cluster = MockCluster::new(1).map_err(DemoError::Cluster)?;
     cluster.create_topic(&config.topic, DEMO_PARTITIONS, 1).map_err(DemoError::Cluster)?;
     cluster.create_topic(&config.dead_letter_topic, 1, 1).map_err(DemoError::Cluster)?;
+    // Dead letters are published transactionally with their epoch, progress on its own topic.
+    let dead_letter_progress = crate::sink::kafka_out::progress_topic(&config.dead_letter_topic);
+    cluster.create_topic(&dead_letter_progress, 1, 1).map_err(DemoError::Cluster)?;
     if let Some(topic) = &config.user_events_topic {
         cluster.create_topic(topic, DEMO_PARTITIONS, 1).map_err(DemoError::Cluster)?;
     }

@@ -26,6 +26,7 @@ use crate::sink::{
     AlertChanges, ChangeTable, DeltaSink, KafkaOutput, LateChanges, QualityChanges, QuarantineChanges,
     WindowChanges,
 };
+use crate::source::DeadLetter;
 
 /// Changes of one output that reached the committing worker, by epoch, and how far the graph
 /// has progressed on that output.
@@ -82,6 +83,8 @@ pub struct Outputs {
     pub positions: Pending<(Feed, i32, i64)>,
     /// The event-time marks the workers sent, at their epoch (runs with a horizon).
     pub marks: Pending<Mark>,
+    /// Records that could not be decoded, for the dead-letter topic.
+    pub dead_letters: Pending<DeadLetter>,
 }
 
 impl Outputs {
@@ -98,6 +101,7 @@ impl Outputs {
         outputs.alerts.keep_from = epoch;
         outputs.positions.keep_from = epoch;
         outputs.marks.keep_from = epoch;
+        outputs.dead_letters.keep_from = epoch;
         outputs
     }
 
@@ -114,6 +118,7 @@ impl Outputs {
             self.alerts.by_epoch.first_key_value().map(|(e, _)| *e),
             self.positions.by_epoch.first_key_value().map(|(e, _)| *e),
             self.marks.by_epoch.first_key_value().map(|(e, _)| *e),
+            self.dead_letters.by_epoch.first_key_value().map(|(e, _)| *e),
         ]
         .into_iter()
         .flatten()
@@ -127,7 +132,8 @@ impl Outputs {
             && self.late.complete(epoch)
             && self.alerts.complete(epoch)
             && self.positions.complete(epoch)
-            && self.marks.complete(epoch);
+            && self.marks.complete(epoch)
+            && self.dead_letters.complete(epoch);
         complete.then_some(epoch)
     }
 
@@ -144,6 +150,7 @@ impl Outputs {
             &self.alerts.frontier,
             &self.positions.frontier,
             &self.marks.frontier,
+            &self.dead_letters.frontier,
         ]
         .iter()
         .any(|frontier| frontier.iter().any(|f| *f < before))
@@ -216,6 +223,9 @@ pub struct Committer {
     alerts: Option<DeltaSink<AlertChanges>>,
     /// The output topic, if the run publishes one.
     kafka: Option<KafkaOutput>,
+    /// The dead-letter topic's transactional producer: each epoch's rejected records in one
+    /// Kafka transaction, after the epoch's commits.
+    dead_letters: KafkaOutput,
     /// The run's settings (topic, now, model, PII policy, horizon), recorded with each commit.
     run: RunIdentity,
     /// The source position of the main table's last commit.
@@ -287,8 +297,10 @@ impl Committer {
             }
             None => None,
         };
+        let dead_letters = KafkaOutput::open(&config.kafka, &config.dead_letter_topic, 1, app_id)?;
         let resumed = resume.map(|r| r.last.epoch);
         let others = [
+            dead_letters.last_published_epoch(),
             quarantine.last_committed_epoch(),
             windows.last_committed_epoch(),
             late.as_ref().and_then(DeltaSink::last_committed_epoch),
@@ -327,6 +339,7 @@ impl Committer {
             late,
             alerts,
             kafka,
+            dead_letters,
             run: RunIdentity {
                 topic: config.topic.clone(),
                 user_events_topic: config.user_events_topic.clone(),
@@ -392,6 +405,7 @@ impl Committer {
             let outcomes = outputs.outcomes.take(epoch);
             let late = outputs.late.take(epoch);
             let alerts = outputs.alerts.take(epoch);
+            let dead_letters = outputs.dead_letters.take(epoch);
             drop(outputs);
             if self.halted {
                 continue;
@@ -475,6 +489,14 @@ impl Committer {
             {
                 let outcome = kafka.publish_epoch(epoch, &quality)?;
                 self.stats.published += outcome.records;
+            }
+            // Last: a restart computes the last committed epoch again and publishes its dead
+            // letters if this transaction did not commit.
+            if !dead_letters.is_empty()
+                && self.dead_letters.last_published_epoch().is_none_or(|last| last < epoch)
+            {
+                let outcome = self.dead_letters.publish_dead_letters(epoch, &dead_letters)?;
+                self.stats.dead_letters_published += outcome.records;
             }
             self.stats.dropped += dropped.iter().map(|(_, d)| *d as i64).sum::<i64>();
             if let Some(slot) = self.lineage.as_ref().filter(|_| !committed.is_empty()) {

@@ -42,6 +42,9 @@ pub struct TableStats {
     pub output_topic: Option<String>,
     /// Change records published to it (inserts plus deletes).
     pub published: u64,
+    /// Records published to the dead-letter topic by this run (each epoch's in one Kafka
+    /// transaction).
+    pub dead_letters_published: u64,
     /// Times the quality table was compacted and snapshotted (`--maintain-every`).
     pub maintenance_runs: u64,
     /// Verdicts passing and failing each expectation (all verdicts, whatever their action).
@@ -239,6 +242,13 @@ impl fmt::Display for RunSummary {
                     f,
                     "output topic   {} change records published to {topic} (read_committed)",
                     table.published
+                )?;
+            }
+            if table.dead_letters_published > 0 {
+                writeln!(
+                    f,
+                    "dead letters   {} published, one Kafka transaction per epoch (read_committed: each once)",
+                    table.dead_letters_published
                 )?;
             }
             if let Some(horizon) = &self.horizon {

@@ -33,8 +33,7 @@ use crate::dataflow::quality::quality;
 use crate::dataflow::windows::{DASHBOARD_WINDOW_MS, window_metrics};
 use crate::governance::{governed, governed_late};
 use crate::record::{Origin, Record, Transaction, UserEvent};
-use crate::source::dead_letter::Rejection;
-use crate::source::{DeadLetters, KafkaReader};
+use crate::source::{DeadLetter, KafkaReader, Rejection};
 
 /// Records handed over per poll before the worker steps the dataflow again.
 const POLL_BATCH: usize = 8_192;
@@ -48,8 +47,6 @@ const MAX_OPEN_EPOCH_RECORDS: u64 = 1 << 20;
 /// when it has nothing to do; messages from other workers wake it earlier. Stepping without
 /// parking spun a core that the other worker and the broker need.
 const PARK: Duration = Duration::from_millis(1);
-/// How long to wait for the dead-letter producer's acknowledgements at the end.
-const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// This worker's counters, added to the process's summary at the end.
 #[derive(Default)]
@@ -59,6 +56,7 @@ struct Counters {
     user_events: u64,
     /// Records fed at already committed epochs, to rebuild the state.
     replayed: u64,
+    /// Records rejected at new epochs (replayed ones were counted by the run that read them).
     dead_lettered: BTreeMap<String, u64>,
 }
 
@@ -96,12 +94,15 @@ pub(super) fn run_worker(
     let governor = config.governor.clone();
     let anomaly = config.anomaly;
     let reads_logins = config.user_events_topic.is_some();
-    let (mut input, mut user_input, mut marks_input, mut positions_input) =
-        worker.dataflow::<u64, _, _>(|scope| {
+    let (mut input, mut user_input, mut marks_input, mut positions_input, mut rejected_input) = worker
+        .dataflow::<u64, _, _>(|scope| {
             let (input, transactions) = scope.new_collection::<Transaction, isize>();
             let (user_input, user_events) = scope.new_collection::<UserEvent, isize>();
             let (positions_input, positions) = scope.new_collection::<(Feed, i32, i64), isize>();
             buffer(positions, &outputs, |o| &mut o.positions);
+            // Rejected records go to the committer, which publishes them with their epoch.
+            let (rejected_input, rejected) = scope.new_collection::<DeadLetter, isize>();
+            buffer(rejected, &outputs, |o| &mut o.dead_letters);
             let (marks_input, marks) = scope.new_input::<Mark>();
             // Every mark reaches the committer too: a horizon run records each epoch's marks.
             buffer(stamped(marks.clone()), &outputs, |o| &mut o.marks);
@@ -145,12 +146,11 @@ pub(super) fn run_worker(
             buffer(routed.fatal, &outputs, |o| &mut o.fatal);
             buffer(windows, &outputs, |o| &mut o.windows);
             buffer(routed.outcomes, &outputs, |o| &mut o.outcomes);
-            (input, user_input, marks_input, positions_input)
+            (input, user_input, marks_input, positions_input, rejected_input)
         });
     // The buffers' frontiers are the graph's progress, as seen after the exchange.
     let lagging = |target: u64| outputs.borrow().in_progress(target);
 
-    let mut dead_letters = DeadLetters::new(&config.kafka, &config.dead_letter_topic)?;
     let mut decoder = Decoder::new(config.registry.clone());
     let topic: Arc<str> = Arc::from(config.topic.as_str());
     let mut counters = Counters::default();
@@ -177,6 +177,7 @@ pub(super) fn run_worker(
         user_events: &mut user_input,
         marks: &mut marks_input,
         positions: &mut positions_input,
+        rejected: &mut rejected_input,
     };
     inputs.advance(start);
     for committed in recorded {
@@ -257,10 +258,11 @@ pub(super) fn run_worker(
                     schema_id: wire::split(payload).ok().map(|(id, _)| id),
                 },
             };
-            *counters.dead_lettered.entry(rejection.reason.to_owned()).or_default() += 1;
-            if let Err(e) = dead_letters.send(&message, &rejection) {
-                failure.get_or_insert(e.into());
+            if at == epoch {
+                *counters.dead_lettered.entry(rejection.reason.to_owned()).or_default() += 1;
             }
+            let topic = if feed == Feed::Transactions { topic.clone() } else { Arc::from(message.topic) };
+            inputs.rejected.update_at(DeadLetter::new(&topic, &message, rejection), at, 1);
         })?;
         if let Some(e) = failure {
             return Err(e);
@@ -337,6 +339,7 @@ pub(super) fn run_worker(
     drop(user_input);
     drop(marks_input);
     drop(positions_input);
+    drop(rejected_input);
     loop {
         if let Some(committer) = committer.as_mut() {
             committer.commit_ready(&outputs)?;
@@ -349,7 +352,6 @@ pub(super) fn run_worker(
     if let Some(committer) = committer.as_mut() {
         committer.maintain_at_end()?;
     }
-    dead_letters.flush(FLUSH_TIMEOUT)?;
 
     let mut totals = totals.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     totals.workers += 1;
@@ -382,6 +384,7 @@ struct Inputs<'a> {
     user_events: &'a mut InputSession<u64, UserEvent, isize>,
     marks: &'a mut InputHandleVec<u64, Mark>,
     positions: &'a mut InputSession<u64, (Feed, i32, i64), isize>,
+    rejected: &'a mut InputSession<u64, DeadLetter, isize>,
 }
 
 impl Inputs<'_> {
@@ -392,9 +395,11 @@ impl Inputs<'_> {
         self.user_events.advance_to(epoch);
         self.marks.advance_to(epoch);
         self.positions.advance_to(epoch);
+        self.rejected.advance_to(epoch);
         self.transactions.flush();
         self.user_events.flush();
         self.positions.flush();
+        self.rejected.flush();
     }
 }
 

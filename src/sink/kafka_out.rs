@@ -31,6 +31,7 @@ use record::{CHANGE_HEADER, ChangeJson, EPOCH_HEADER, Progress, RowJson};
 
 use crate::dataflow::quality::QualityRow;
 use crate::source::KafkaSettings;
+use crate::source::dead_letter::DeadLetter;
 
 /// Partitions of a new output topic when the caller has no better number (the input's).
 pub const DEFAULT_PARTITIONS: i32 = 4;
@@ -143,12 +144,7 @@ impl KafkaOutput {
         epoch: u64,
         changes: &[(QualityRow, isize)],
     ) -> Result<PublishOutcome, KafkaOutputError> {
-        if let Some(source) = &self.broken {
-            return Err(self.unusable(source.clone()));
-        }
-        if let Some(last) = self.last_published.filter(|last| epoch <= *last) {
-            return Err(KafkaOutputError::EpochAlreadyPublished { epoch, last });
-        }
+        self.ready(epoch)?;
         let rows = changes
             .iter()
             .filter(|(_, diff)| *diff != 0)
@@ -157,27 +153,75 @@ impl KafkaOutput {
             .map_err(|source| KafkaOutputError::Encode { epoch, source: Box::new(source) })?;
         let records: u64 = rows.iter().map(|(_, d)| d.unsigned_abs() as u64).sum();
         let deletes: u64 = rows.iter().filter(|(_, d)| *d < 0).map(|(_, d)| d.unsigned_abs() as u64).sum();
-
-        self.producer.context().reset();
-        if let Err(source) = self.producer.begin_transaction() {
-            return Err(self.failed(epoch, "begin", source));
-        }
-        if let Err((what, source)) = self.produce(epoch, &rows, records) {
-            return Err(self.abort(epoch, what, source));
-        }
-        self.commit(epoch)?;
-        self.last_published = Some(epoch);
+        self.transact(epoch, records, |this| this.produce(epoch, &rows))?;
         tracing::debug!(topic = %self.topic, epoch, records, deletes, "epoch published");
         Ok(PublishOutcome { epoch, records, deletes })
     }
 
-    /// Sends the epoch's records and its progress record, and waits until all are acknowledged.
-    fn produce(
-        &self,
+    /// Publishes `epoch`'s dead letters in one transaction (this producer writing the
+    /// dead-letter topic): each with its original key and value and the reason headers
+    /// ([`DeadLetter::headers`]), then the progress record. Dead letters are never retracted:
+    /// only positive diffs are written. An epoch at or below the last published one is
+    /// refused and nothing is produced.
+    pub fn publish_dead_letters(
+        &mut self,
         epoch: u64,
-        rows: &[(RowJson<'_>, isize)],
+        letters: &[(DeadLetter, isize)],
+    ) -> Result<PublishOutcome, KafkaOutputError> {
+        self.ready(epoch)?;
+        let records: u64 = letters.iter().filter(|(_, d)| *d > 0).map(|(_, d)| d.unsigned_abs() as u64).sum();
+        self.transact(epoch, records, |this| {
+            for (letter, diff) in letters.iter().filter(|(_, d)| *d > 0) {
+                for _ in 0..*diff {
+                    let mut record = BaseRecord::to(&this.topic).headers(letter.headers(epoch));
+                    if let Some(value) = &letter.value {
+                        record = record.payload(&value[..]);
+                    }
+                    if let Some(key) = &letter.key {
+                        record = record.key(&key[..]);
+                    }
+                    this.send(record).map_err(|e| ("produce", e))?;
+                }
+            }
+            Ok(())
+        })?;
+        tracing::debug!(topic = %self.topic, epoch, records, "dead letters published");
+        Ok(PublishOutcome { epoch, records, deletes: 0 })
+    }
+
+    /// Refuses to publish `epoch` with an unusable producer or when it is already published.
+    fn ready(&self, epoch: u64) -> Result<(), KafkaOutputError> {
+        if let Some(source) = &self.broken {
+            return Err(self.unusable(source.clone()));
+        }
+        if let Some(last) = self.last_published.filter(|last| epoch <= *last) {
+            return Err(KafkaOutputError::EpochAlreadyPublished { epoch, last });
+        }
+        Ok(())
+    }
+
+    /// One transaction: what `produce` sends, then the progress record of `epoch` (`records`
+    /// sent), waiting until all are acknowledged, then the commit. Any failure aborts.
+    fn transact(
+        &mut self,
+        epoch: u64,
         records: u64,
-    ) -> Result<(), (&'static str, KafkaError)> {
+        produce: impl FnOnce(&Self) -> Result<(), (&'static str, KafkaError)>,
+    ) -> Result<(), KafkaOutputError> {
+        self.producer.context().reset();
+        if let Err(source) = self.producer.begin_transaction() {
+            return Err(self.failed(epoch, "begin", source));
+        }
+        if let Err((what, source)) = produce(self).and_then(|()| self.progress(epoch, records)) {
+            return Err(self.abort(epoch, what, source));
+        }
+        self.commit(epoch)?;
+        self.last_published = Some(epoch);
+        Ok(())
+    }
+
+    /// Sends the epoch's change records.
+    fn produce(&self, epoch: u64, rows: &[(RowJson<'_>, isize)]) -> Result<(), (&'static str, KafkaError)> {
         let epoch_text = epoch.to_string();
         let headers = |change: &str| {
             OwnedHeaders::new_with_capacity(2)
@@ -200,6 +244,12 @@ impl KafkaOutput {
                 self.send(record).map_err(|e| ("produce", e))?;
             }
         }
+        Ok(())
+    }
+
+    /// Sends the progress record of `epoch` (`records` records) and waits until every record
+    /// of the transaction is acknowledged.
+    fn progress(&self, epoch: u64, records: u64) -> Result<(), (&'static str, KafkaError)> {
         let progress =
             serde_json::to_vec(&Progress { epoch, records }).map_err(|e| ("produce", json_error(e)))?;
         let record = BaseRecord::to(&self.progress_topic)

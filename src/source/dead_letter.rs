@@ -1,14 +1,10 @@
-//! The dead-letter path: undecodable records go to a topic with the reason in headers.
+//! The dead-letter path: an undecodable record, with its reason, as the dead-letter topic gets it.
 
-use std::time::Duration;
+use std::sync::Arc;
 
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use serde::{Deserialize, Serialize};
 
-use super::client::KafkaSettings;
-use super::delivery::DeliveryTracker;
-use super::error::SourceError;
 use super::reader::SourceMessage;
 
 /// Why a record was dead-lettered: a stable code, a readable message and, when the header
@@ -22,80 +18,60 @@ pub struct Rejection<'a> {
     pub schema_id: Option<u32>,
 }
 
-/// A producer to the dead-letter topic. Each record keeps the original key and value and
-/// carries `trustflow.reason`, `trustflow.error`, `trustflow.source.topic`,
-/// `trustflow.source.partition`, `trustflow.source.offset` and `trustflow.schema.id` headers.
-pub struct DeadLetters {
-    producer: BaseProducer<DeliveryTracker>,
-    topic: String,
-    sent: u64,
+/// A rejected record on its way to the dead-letter topic: the original key and value, where
+/// it was read, and why it was rejected. It travels through the dataflow to the committing
+/// worker, which publishes each epoch's dead letters in one Kafka transaction with the
+/// epoch (exactly once for `read_committed` consumers, also across restarts).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// The source topic.
+    pub topic: Arc<str>,
+    /// The source partition.
+    pub partition: i32,
+    /// The offset in the source partition.
+    pub offset: i64,
+    /// Stable snake_case reason code.
+    pub reason: String,
+    /// Human-readable detail.
+    pub error: String,
+    /// The schema id the wire-format header claimed, if it could be read.
+    pub schema_id: Option<u32>,
+    /// The original key bytes.
+    pub key: Option<Vec<u8>>,
+    /// The original value bytes.
+    pub value: Option<Vec<u8>>,
 }
 
-impl DeadLetters {
-    /// A dead-letter producer to `topic` (idempotent, so retries never duplicate).
-    pub fn new(settings: &KafkaSettings, topic: &str) -> Result<DeadLetters, SourceError> {
-        let producer = settings
-            .config(&[("enable.idempotence", "true"), ("linger.ms", "5")])
-            .create_with_context(DeliveryTracker::default())
-            .map_err(SourceError::Config)?;
-        Ok(DeadLetters { producer, topic: topic.to_owned(), sent: 0 })
+impl DeadLetter {
+    /// `message` (read from `topic`) rejected for `rejection`.
+    pub fn new(topic: &Arc<str>, message: &SourceMessage<'_>, rejection: Rejection<'_>) -> DeadLetter {
+        DeadLetter {
+            topic: topic.clone(),
+            partition: message.partition,
+            offset: message.offset,
+            reason: rejection.reason.to_owned(),
+            error: rejection.message,
+            schema_id: rejection.schema_id,
+            key: message.key.map(<[u8]>::to_vec),
+            value: message.payload.map(<[u8]>::to_vec),
+        }
     }
 
-    /// Sends `message` with its rejection to the dead-letter topic.
-    pub fn send(
-        &mut self,
-        message: &SourceMessage<'_>,
-        rejection: &Rejection<'_>,
-    ) -> Result<(), SourceError> {
-        let partition = message.partition.to_string();
-        let offset = message.offset.to_string();
-        let schema_id = rejection.schema_id.map(|id| id.to_string()).unwrap_or_default();
-        let headers = OwnedHeaders::new()
-            .insert(Header { key: "trustflow.reason", value: Some(rejection.reason) })
-            .insert(Header { key: "trustflow.error", value: Some(&rejection.message) })
-            .insert(Header { key: "trustflow.source.topic", value: Some(message.topic) })
+    /// The record's headers: `trustflow.reason`, `trustflow.error`, `trustflow.source.topic`,
+    /// `trustflow.source.partition`, `trustflow.source.offset`, `trustflow.schema.id` (empty
+    /// when unknown) and `trustflow.epoch`, the epoch that read it.
+    pub fn headers(&self, epoch: u64) -> OwnedHeaders {
+        let partition = self.partition.to_string();
+        let offset = self.offset.to_string();
+        let schema_id = self.schema_id.map(|id| id.to_string()).unwrap_or_default();
+        let epoch = epoch.to_string();
+        OwnedHeaders::new_with_capacity(7)
+            .insert(Header { key: "trustflow.reason", value: Some(&self.reason) })
+            .insert(Header { key: "trustflow.error", value: Some(&self.error) })
+            .insert(Header { key: "trustflow.source.topic", value: Some(&*self.topic) })
             .insert(Header { key: "trustflow.source.partition", value: Some(&partition) })
             .insert(Header { key: "trustflow.source.offset", value: Some(&offset) })
-            .insert(Header { key: "trustflow.schema.id", value: Some(&schema_id) });
-        let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&self.topic).headers(headers);
-        if let Some(payload) = message.payload {
-            record = record.payload(payload);
-        }
-        if let Some(key) = message.key {
-            record = record.key(key);
-        }
-        let mut record = record;
-        loop {
-            match self.producer.send(record) {
-                Ok(()) => break,
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                    self.producer.poll(Duration::from_millis(10));
-                    record = returned;
-                }
-                Err((source, _)) => {
-                    return Err(SourceError::DeadLetter { topic: self.topic.clone(), source });
-                }
-            }
-        }
-        self.sent += 1;
-        self.producer.poll(Duration::ZERO);
-        Ok(())
-    }
-
-    /// How many records were sent so far.
-    pub fn sent(&self) -> u64 {
-        self.sent
-    }
-
-    /// Waits until every sent record is acknowledged by the brokers; any record that was not
-    /// is an error (a dead letter must never be lost silently).
-    pub fn flush(&mut self, timeout: Duration) -> Result<(), SourceError> {
-        self.producer
-            .flush(timeout)
-            .map_err(|source| SourceError::DeadLetter { topic: self.topic.clone(), source })?;
-        self.producer
-            .context()
-            .check()
-            .map_err(|message| SourceError::Undelivered { topic: self.topic.clone(), message })
+            .insert(Header { key: "trustflow.schema.id", value: Some(&schema_id) })
+            .insert(Header { key: "trustflow.epoch", value: Some(&epoch) })
     }
 }

@@ -34,23 +34,6 @@ pub enum SourceError {
         #[source]
         source: KafkaError,
     },
-    /// A dead-letter record could not be handed to the producer.
-    #[error("could not send to dead-letter topic `{topic}`: {source}")]
-    DeadLetter {
-        /// The dead-letter topic.
-        topic: String,
-        /// The client's error.
-        #[source]
-        source: KafkaError,
-    },
-    /// The brokers did not acknowledge records sent to a topic.
-    #[error("records sent to `{topic}` were not delivered: {message}")]
-    Undelivered {
-        /// The topic.
-        topic: String,
-        /// How many, and the first reason.
-        message: String,
-    },
 }
 
 impl SourceError {
@@ -59,10 +42,7 @@ impl SourceError {
     pub fn is_retryable(&self) -> bool {
         match self {
             SourceError::Config(_) | SourceError::UnknownTopic { .. } => false,
-            SourceError::Request { .. }
-            | SourceError::Consume { .. }
-            | SourceError::DeadLetter { .. }
-            | SourceError::Undelivered { .. } => true,
+            SourceError::Request { .. } | SourceError::Consume { .. } => true,
         }
     }
 }

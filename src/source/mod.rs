@@ -9,7 +9,7 @@ pub mod reader;
 
 pub use assign::partitions_for_worker;
 pub use client::KafkaSettings;
-pub use dead_letter::DeadLetters;
+pub use dead_letter::{DeadLetter, Rejection};
 pub use delivery::DeliveryTracker;
 pub use error::SourceError;
 pub use reader::{KafkaReader, SourceMessage};
