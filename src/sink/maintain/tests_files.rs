@@ -85,7 +85,9 @@ async fn issue_4_compaction_keeps_the_rows_and_reduces_the_files() {
 }
 
 /// Compactions racing the sink's appends: both sides commit (appends do not conflict with
-/// an `OPTIMIZE`), and every row is there once.
+/// an `OPTIMIZE`), and every row is there once. A compaction may give way: on a loaded
+/// machine the appends can take every version its 15 commit attempts try (CI saw
+/// `MaxCommitAttempts(15)`); that loses nothing, and the compaction after the race packs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compaction_racing_appends_loses_nothing() {
     let epochs = many_epochs(20);
@@ -99,12 +101,16 @@ async fn compaction_racing_appends_loses_nothing() {
     let compactions = async {
         let mut done = 0;
         for _ in 0..5 {
-            done += compact(&path, &local(), None).await.unwrap().files_removed;
+            match compact(&path, &local(), None).await {
+                Ok(outcome) => done += outcome.files_removed,
+                Err(e) => assert!(format!("{e:?}").contains("MaxCommitAttempts"), "{e:?}"),
+            }
         }
         done
     };
     let ((), removed) = tokio::join!(appends, compactions);
-    assert!(removed > 0);
+    let after = compact(&path, &local(), None).await.unwrap().files_removed;
+    assert!(removed + after > 0);
     let reopened = QualitySink::open(&path, "app").await.unwrap();
     assert_eq!(reopened.last_committed_epoch(), Some(40));
     let rows = reopened.read_changes().await.unwrap();
