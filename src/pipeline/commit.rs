@@ -9,6 +9,7 @@ use tokio::runtime::Runtime;
 
 use super::PipelineConfig;
 use super::error::PipelineError;
+use super::held::HeldPositions;
 use super::lineage_report::{Committed, LineageReport, SharedReport};
 use super::memory::{Retained, StateStats};
 use super::resume::{Position, Resume, RunIdentity, commit_info};
@@ -80,6 +81,9 @@ pub struct Outputs {
     pub positions: Pending<(i32, i64)>,
     /// The event-time marks the workers sent, at their epoch (runs with a horizon).
     pub marks: Pending<Mark>,
+    /// The source positions of the rows the horizon graph holds, from the first epoch on
+    /// (replayed ones included: each commit records the smallest offsets held).
+    pub held: Pending<(i32, i64)>,
 }
 
 impl Outputs {
@@ -96,6 +100,7 @@ impl Outputs {
         outputs.alerts.keep_from = epoch;
         outputs.positions.keep_from = epoch;
         outputs.marks.keep_from = epoch;
+        // `held` keeps every epoch's changes: they are folded, never written.
         outputs
     }
 
@@ -125,7 +130,8 @@ impl Outputs {
             && self.late.complete(epoch)
             && self.alerts.complete(epoch)
             && self.positions.complete(epoch)
-            && self.marks.complete(epoch);
+            && self.marks.complete(epoch)
+            && self.held.complete(epoch);
         complete.then_some(epoch)
     }
 
@@ -142,6 +148,7 @@ impl Outputs {
             &self.alerts.frontier,
             &self.positions.frontier,
             &self.marks.frontier,
+            &self.held.frontier,
         ]
         .iter()
         .any(|frontier| frontier.iter().any(|f| *f < before))
@@ -218,6 +225,8 @@ pub struct Committer {
     run: RunIdentity,
     /// The source position of the main table's last commit.
     position: Position,
+    /// The positions of the rows the horizon graph holds, as of the epochs folded so far.
+    held: HeldPositions,
     /// A worker stopped before its replay ended: nothing more may be committed.
     halted: bool,
     /// Table upkeep: how often, when last, and where.
@@ -333,6 +342,7 @@ impl Committer {
                 horizon_ms: config.horizon.map(|h| h.width_ms),
             },
             position: resume.map(|r| r.last.clone()).unwrap_or_default(),
+            held: HeldPositions::default(),
             halted: false,
             maintenance: config.maintain_every.map(|every| (every, Instant::now())),
             tables: tables.clone(),
@@ -374,6 +384,12 @@ impl Committer {
             let mut outputs = outputs.borrow_mut();
             let Some(epoch) = outputs.next_complete() else { return Ok(()) };
             let positions = outputs.positions.take(epoch);
+            // The held positions as of the end of `epoch` (epochs with no other output, such
+            // as the replayed ones or those that only retired rows, fold in here too).
+            let later = outputs.held.by_epoch.split_off(&epoch.saturating_add(1));
+            for (_, changes) in std::mem::replace(&mut outputs.held.by_epoch, later) {
+                self.held.apply(changes);
+            }
             let marks: Vec<Mark> =
                 outputs.marks.take(epoch).into_iter().filter(|(_, d)| *d > 0).map(|(m, _)| m).collect();
             self.halted |= positions.iter().any(|((p, o), d)| (*p, *o) == REPLAY_INTERRUPTED && *d > 0);
@@ -413,7 +429,7 @@ impl Committer {
                 // restart replays each committed epoch as it was (`resume`).
                 let current = Position { epoch, offsets };
                 let previous = Some(&self.position).filter(|p| p.epoch > 0);
-                let info = commit_info(&self.run, &current, previous, &marks);
+                let info = commit_info(&self.run, &current, previous, &marks, &self.held.smallest());
                 let outcome =
                     self.runtime.block_on(self.quality.commit_epoch_with_info(epoch, &quality, info))?;
                 self.stats.record(outcome.version, outcome.rows, &quality);

@@ -14,6 +14,7 @@
 
 mod commit;
 mod error;
+pub mod held;
 mod lineage_report;
 mod memory;
 pub mod resume;

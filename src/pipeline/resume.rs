@@ -14,8 +14,25 @@
 //!   change the tables exactly as the failure-free run would have.
 //! * With a horizon, which rows are late and which verdicts are frozen depends on how the
 //!   input was cut into epochs and on the event-time marks of each epoch. Such a run commits
-//!   every epoch that read records or moved a mark, recording the marks, and a restart feeds
-//!   every committed epoch again as it was: its records (by offsets) and its marks.
+//!   every epoch that read records or moved a mark, recording the marks and, per partition,
+//!   the smallest offset of a row its state still holds (`held`). A restart sends every
+//!   committed epoch's marks again at that epoch, and feeds each partition's records from
+//!   [`Resume::replay_from`] on, each at the epoch that first read it.
+//!
+//! Why skipping the records before `replay_from` is exact: take `P`, the epoch committed
+//! before the last one `L`, and its `held` offsets. A record before them was read in `P` or
+//! earlier and, by `P`, was either set aside as late (its only output, in its own epoch, is
+//! already committed) or retired from the user histories and the transactionId counts. The
+//! graph's state after `P` is then the same without those records: per user the history
+//! keeps the 5 newest expired rows, none of which is skipped, so the same rows are retired
+//! either way; a transactionId's copies are retired all together, so a skipped copy's id
+//! holds no live copy at `P`. Event time is the same (the marks are sent again). From the
+//! same state, marks and records, every epoch after `P`, `L` included, emits the same
+//! changes. The accumulated outputs differ only in frozen verdicts of expired rows, before
+//! the cutoff's bucket, which no later change touches; the dashboard windows that hold them
+//! are final too when a bucket is a whole number of windows, so a restart skips only then,
+//! and never with the anomaly monitor (it counts every record read, late ones included).
+//! Commits without `held` (written before it was recorded) replay from the beginning.
 
 use std::collections::BTreeMap;
 
@@ -84,6 +101,9 @@ pub struct CommittedEpoch {
     pub position: Position,
     /// The event-time marks the epoch's workers sent.
     pub marks: Vec<Mark>,
+    /// Per partition, the smallest offset of a row the state held at the end of the epoch
+    /// (a partition absent: none held); `None` when the commit does not record it.
+    pub held: Option<Offsets>,
 }
 
 /// What every commit of the main table records besides its position: the settings a run
@@ -103,12 +123,14 @@ pub struct RunIdentity {
 }
 
 /// The `commitInfo` metadata of the main table's commit of `current` by the run `run`, whose
-/// workers sent `marks` in that epoch (runs with a horizon).
+/// workers sent `marks` in that epoch and whose state held rows from `held` on (runs with a
+/// horizon: per partition, the smallest offset held).
 pub fn commit_info(
     run: &RunIdentity,
     current: &Position,
     previous: Option<&Position>,
     marks: &[Mark],
+    held: &Offsets,
 ) -> BTreeMap<String, Value> {
     let offsets =
         |o: &Offsets| o.iter().map(|(p, off)| (p.to_string(), json!(off))).collect::<serde_json::Map<_, _>>();
@@ -129,7 +151,10 @@ pub fn commit_info(
     }
     if let Some(width_ms) = run.horizon_ms {
         let marks: Vec<Value> = marks.iter().map(|m| json!([m.source, m.max_ts, m.finished])).collect();
-        info.insert("horizon".to_owned(), json!({ "width_ms": width_ms, "marks": marks }));
+        info.insert(
+            "horizon".to_owned(),
+            json!({ "width_ms": width_ms, "marks": marks, "held": offsets(held) }),
+        );
     }
     info
 }
@@ -226,7 +251,13 @@ impl Resume {
                 .get("horizon")
                 .and_then(|h| parse_marks(&h["marks"]))
                 .ok_or_else(|| invalid("its commit records no horizon marks".to_owned()))?;
-            epochs.push(CommittedEpoch { position: step.last, marks });
+            let held = match info.get("horizon").and_then(|h| h.get("held")) {
+                None => None,
+                Some(held) => {
+                    Some(parse_offsets(held).ok_or_else(|| invalid("bad held offsets".to_owned()))?)
+                }
+            };
+            epochs.push(CommittedEpoch { position: step.last, marks, held });
         }
         if epochs.last().map(|e| e.position.epoch) != Some(self.last.epoch) {
             return Err(PipelineError::InvalidPosition {
@@ -254,6 +285,18 @@ impl Resume {
             return Some(previous.epoch);
         }
         (offset < self.last.offsets.get(&partition).copied().unwrap_or(0)).then_some(self.last.epoch)
+    }
+
+    /// The offset from which a horizon run reads `partition` again on restart (0: from its
+    /// beginning): the smallest offset the state held at the end of the epoch committed
+    /// before the last one, or, if it held none of the partition, everything read through
+    /// that epoch (see the module's documentation for why this is exact). Without two
+    /// committed epochs, or when that commit does not record what it held, 0.
+    pub fn replay_from(&self, partition: i32) -> i64 {
+        let [.., before, _last] = self.epochs.as_slice() else { return 0 };
+        let Some(held) = &before.held else { return 0 };
+        let read = before.position.offsets.get(&partition).copied().unwrap_or(0);
+        held.get(&partition).copied().unwrap_or(read).min(read)
     }
 
     /// The earliest epoch the replay feeds.
@@ -330,7 +373,7 @@ mod tests {
     fn info_round_trips() {
         let last = position(9, &[(0, 120), (1, 7)]);
         let previous = position(4, &[(0, 100)]);
-        let info = commit_info(&run(None), &last, Some(&previous), &[]);
+        let info = commit_info(&run(None), &last, Some(&previous), &[], &Offsets::new());
         let resume = Resume::from_info("t", 9, &info).unwrap();
         assert_eq!(
             resume,
@@ -349,7 +392,7 @@ mod tests {
             pii_policy: Some("0123abcd".into()),
             ..run(Some(60_000))
         };
-        let info = commit_info(&identity, &position(2, &[]), None, &[]);
+        let info = commit_info(&identity, &position(2, &[]), None, &[], &Offsets::new());
         let resume = Resume::from_info("t", 2, &info).unwrap();
         assert_eq!((resume.model, resume.pii_policy.as_deref()), (Some(model), Some("0123abcd")));
         assert_eq!(resume.horizon_ms, Some(60_000));
@@ -372,22 +415,75 @@ mod tests {
         assert_eq!((resume.target(0), resume.target(2)), (120, 0));
     }
 
-    /// The commits of a horizon run: epochs 2, 5 and 6, each naming the one before.
+    /// The commits of a horizon run: epochs 2, 5 and 6, each naming the one before; at the
+    /// end of epoch 5 the state held partition 0 from offset 7 on and nothing of partition 1.
     fn horizon_history() -> Vec<(u64, BTreeMap<String, Value>)> {
         let identity = run(Some(60_000));
         let mark = |source, max_ts, finished| Mark { source, max_ts, finished };
         let epochs = [
-            (position(2, &[(0, 10)]), vec![mark(0, Some(5), false), mark(1, None, false)]),
-            (position(5, &[(0, 10), (1, 4)]), vec![mark(1, Some(9), false)]),
-            (position(6, &[(0, 25), (1, 4)]), vec![mark(0, Some(12), false), mark(1, None, true)]),
+            (position(2, &[(0, 10)]), vec![mark(0, Some(5), false), mark(1, None, false)], vec![(0, 0)]),
+            (position(5, &[(0, 10), (1, 4)]), vec![mark(1, Some(9), false)], vec![(0, 7)]),
+            (
+                position(6, &[(0, 25), (1, 4)]),
+                vec![mark(0, Some(12), false), mark(1, None, true)],
+                vec![(0, 12)],
+            ),
         ];
         let mut history = Vec::new();
         let mut previous: Option<Position> = None;
-        for (current, marks) in epochs {
-            history.push((current.epoch, commit_info(&identity, &current, previous.as_ref(), &marks)));
+        for (current, marks, held) in epochs {
+            let held: Offsets = held.into_iter().collect();
+            history.push((current.epoch, commit_info(&identity, &current, previous.as_ref(), &marks, &held)));
             previous = Some(current);
         }
         history
+    }
+
+    fn resumed(history: Vec<(u64, BTreeMap<String, Value>)>) -> Resume {
+        let (epoch, info) = history.iter().max_by_key(|(epoch, _)| *epoch).unwrap().clone();
+        Resume::from_info("t", epoch, &info).unwrap().with_history("t", history).unwrap()
+    }
+
+    #[test]
+    fn issue_4_a_horizon_restart_reads_each_partition_from_what_the_state_held() {
+        let resume = resumed(horizon_history());
+        assert_eq!(resume.epochs[1].held, Some(Offsets::from([(0, 7)])));
+        // What epoch 5, the one before the last, held: partition 0 from offset 7; nothing of
+        // partition 1, so everything it read through epoch 5 (4) is skipped.
+        assert_eq!((resume.replay_from(0), resume.replay_from(1)), (7, 4));
+        assert_eq!(resume.replay_from(2), 0, "a partition no epoch read");
+        // The records from there on replay at the epochs that first read them, as before.
+        assert_eq!((resume.replay_epoch(0, 7), resume.replay_epoch(0, 10)), (Some(2), Some(6)));
+    }
+
+    #[test]
+    fn issue_4_commits_without_held_offsets_replay_from_the_beginning() {
+        // Written before `held` was recorded: nothing can be skipped.
+        let mut history = horizon_history();
+        for (_, info) in &mut history {
+            info.get_mut("horizon").and_then(Value::as_object_mut).unwrap().remove("held");
+        }
+        let resume = resumed(history);
+        assert!(resume.epochs.iter().all(|e| e.held.is_none()));
+        assert_eq!((resume.replay_from(0), resume.replay_from(1)), (0, 0));
+        // Only the one before the last counts: the last one's is not enough.
+        let mut history = horizon_history();
+        let before_last = history.iter_mut().find(|(epoch, _)| *epoch == 5).unwrap();
+        before_last.1.get_mut("horizon").and_then(Value::as_object_mut).unwrap().remove("held");
+        assert_eq!(resumed(history).replay_from(0), 0);
+        // A run with one committed epoch replays it whole.
+        let first = horizon_history().remove(0);
+        assert_eq!(resumed(vec![first]).replay_from(0), 0);
+        // A held offset past what the epoch read is not trusted beyond it.
+        let mut history = horizon_history();
+        let before_last = history.iter_mut().find(|(epoch, _)| *epoch == 5).unwrap();
+        before_last.1.get_mut("horizon").unwrap()["held"] = serde_json::json!({"0": 99});
+        assert_eq!(resumed(history).replay_from(0), 10);
+        let mut history = horizon_history();
+        history[1].1.get_mut("horizon").unwrap()["held"] = serde_json::json!({"0": -1});
+        let last = Resume::from_info("t", 6, &history[2].1).unwrap();
+        let error = last.with_history("t", history).unwrap_err().to_string();
+        assert!(error.contains("bad held offsets"), "{error}");
     }
 
     #[test]

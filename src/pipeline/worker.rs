@@ -118,12 +118,17 @@ pub(super) fn run_worker(
         let (verdicts, late, held) = match horizon {
             Some(horizon) => {
                 let bounded = quality_within_marks(transactions, marks, now_ms, horizon);
+                // Each commit records the smallest offsets the state holds: where a restart
+                // may start reading (`resume`).
+                buffer(bounded.held, &outputs, |o| &mut o.held);
                 (bounded.verdicts, bounded.late, bounded.retained)
             }
             // Without a horizon nothing is late (an empty, closed stream), and the graph
             // holds every row.
             None => {
                 let late = Vec::<(LateEvent, u64, isize)>::new().to_stream(scope).as_collection();
+                let held = Vec::<((i32, i64), u64, isize)>::new().to_stream(scope).as_collection();
+                buffer(held, &outputs, |o| &mut o.held);
                 let verdicts = match scorer {
                     Some(scorer) => quality_scored(transactions.clone(), now_ms, scorer),
                     None => quality(transactions.clone(), now_ms),
@@ -150,8 +155,10 @@ pub(super) fn run_worker(
     let lagging = |target: u64| outputs.borrow().in_progress(target);
 
     let mine = partitions_for_worker(&partitions, index, peers);
-    tracing::info!(worker = index, partitions = ?mine, "assigned");
-    let mut reader = KafkaReader::open(&config.kafka, &config.group, &config.topic, &mine, config.bounded)?;
+    // A resumed horizon run reads each partition from the first record its state may need.
+    let starts: BTreeMap<i32, i64> = mine.iter().map(|p| (*p, replay_start(config, resume, *p))).collect();
+    tracing::info!(worker = index, partitions = ?mine, from = ?starts, "assigned");
+    let mut reader = KafkaReader::open(&config.kafka, &config.group, &config.topic, &starts, config.bounded)?;
     let mut dead_letters = DeadLetters::new(&config.kafka, &config.dead_letter_topic)?;
     let mut decoder = Decoder::new(config.registry.clone());
     let topic: Arc<str> = Arc::from(config.topic.as_str());
@@ -167,7 +174,7 @@ pub(super) fn run_worker(
     let mut replaying: BTreeMap<i32, i64> = mine
         .iter()
         .filter_map(|p| resume.map(|r| (*p, r.target(*p))))
-        .filter(|(_, target)| *target > 0)
+        .filter(|(p, target)| *target > starts.get(p).copied().unwrap_or(0))
         .collect();
     // With a horizon, worker 0 sends each committed epoch's recorded marks again at that
     // epoch, so every replayed epoch is judged by the event time it was judged by before.
@@ -357,6 +364,22 @@ pub(super) fn run_worker(
     }
     totals.horizon = config.horizon.map(|h| h.to_string());
     Ok(())
+}
+
+/// The offset a resumed run reads `partition` from: with a horizon, [`Resume::replay_from`]
+/// (the first record the graph's state may still need), else 0 (the topic's beginning).
+///
+/// A horizon run skips records only when that is exact for every output (see `resume`):
+/// not with the anomaly monitor, which counts every record read, and only when a retirement
+/// bucket is a whole number of dashboard windows, so that the windows of skipped rows lie
+/// wholly before every row a later epoch can change.
+fn replay_start(config: &PipelineConfig, resume: Option<&Resume>, partition: i32) -> i64 {
+    let (Some(resume), Some(horizon)) = (resume, config.horizon) else { return 0 };
+    let windows_align = horizon.bucket_ms % DASHBOARD_WINDOW_MS == 0;
+    if config.anomaly.is_some() || !windows_align {
+        return 0;
+    }
+    resume.replay_from(partition)
 }
 
 /// The position a worker reports when it stops before its replay ends: epochs after the
