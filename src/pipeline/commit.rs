@@ -9,7 +9,7 @@ use tokio::runtime::Runtime;
 
 use super::PipelineConfig;
 use super::error::PipelineError;
-use super::held::HeldPositions;
+use super::held::{HeldPositions, MAX_LISTED};
 use super::lineage_report::{Committed, LineageReport, SharedReport};
 use super::memory::{Retained, StateStats};
 use super::resume::{Position, Resume, RunIdentity, commit_info};
@@ -82,7 +82,7 @@ pub struct Outputs {
     /// The event-time marks the workers sent, at their epoch (runs with a horizon).
     pub marks: Pending<Mark>,
     /// The source positions of the rows the horizon graph holds, from the first epoch on
-    /// (replayed ones included: each commit records the smallest offsets held).
+    /// (replayed ones included: each commit records what the state holds).
     pub held: Pending<(i32, i64)>,
 }
 
@@ -429,7 +429,7 @@ impl Committer {
                 // restart replays each committed epoch as it was (`resume`).
                 let current = Position { epoch, offsets };
                 let previous = Some(&self.position).filter(|p| p.epoch > 0);
-                let info = commit_info(&self.run, &current, previous, &marks, &self.held.smallest());
+                let info = commit_info(&self.run, &current, previous, &marks, &self.held.summary(MAX_LISTED));
                 let outcome =
                     self.runtime.block_on(self.quality.commit_epoch_with_info(epoch, &quality, info))?;
                 self.stats.record(outcome.version, outcome.rows, &quality);

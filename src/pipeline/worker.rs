@@ -21,7 +21,7 @@ use super::commit::{Committer, Outputs, Pending, TablePaths};
 use super::error::PipelineError;
 use super::lineage_report::SharedReport;
 use super::memory::Retained;
-use super::resume::Resume;
+use super::resume::{ReplayPlan, Resume};
 use super::summary::RunSummary;
 use crate::codec::{Decoder, wire};
 use crate::dataflow::anomaly::{Alert, monitor};
@@ -57,6 +57,8 @@ struct Counters {
     transactions: u64,
     /// Records fed at already committed epochs, to rebuild the state.
     replayed: u64,
+    /// Records of committed epochs read again but not fed: the state no longer needed them.
+    skipped: u64,
     dead_lettered: BTreeMap<String, u64>,
 }
 
@@ -102,67 +104,73 @@ pub(super) fn run_worker(
     let scorer = config.scorer.clone();
     let governor = config.governor.clone();
     let anomaly = config.anomaly;
-    let (mut input, mut marks_input, mut positions_input) = worker.dataflow::<u64, _, _>(|scope| {
-        let (input, transactions) = scope.new_collection::<Transaction, isize>();
-        let (positions_input, positions) = scope.new_collection::<(i32, i64), isize>();
-        buffer(positions, &outputs, |o| &mut o.positions);
-        let (marks_input, marks) = scope.new_input::<Mark>();
-        // Every mark reaches the committer too: a horizon run records each epoch's marks.
-        buffer(stamped(marks.clone()), &outputs, |o| &mut o.marks);
-        // The monitor watches the decoded input itself, before the horizon and the routing.
-        let alerts = match anomaly {
-            Some(anomaly) => monitor(transactions.clone(), anomaly),
-            None => Vec::<(Alert, u64, isize)>::new().to_stream(scope).as_collection(),
-        };
-        buffer(alerts, &outputs, |o| &mut o.alerts);
-        let (verdicts, late, held) = match horizon {
-            Some(horizon) => {
-                let bounded = quality_within_marks(transactions, marks, now_ms, horizon);
-                // Each commit records the smallest offsets the state holds: where a restart
-                // may start reading (`resume`).
-                buffer(bounded.held, &outputs, |o| &mut o.held);
-                (bounded.verdicts, bounded.late, bounded.retained)
-            }
-            // Without a horizon nothing is late (an empty, closed stream), and the graph
-            // holds every row.
-            None => {
-                let late = Vec::<(LateEvent, u64, isize)>::new().to_stream(scope).as_collection();
-                let held = Vec::<((i32, i64), u64, isize)>::new().to_stream(scope).as_collection();
-                buffer(held, &outputs, |o| &mut o.held);
-                let verdicts = match scorer {
-                    Some(scorer) => quality_scored(transactions.clone(), now_ms, scorer),
-                    None => quality(transactions.clone(), now_ms),
-                };
-                (verdicts, late, transactions)
-            }
-        };
-        buffer(governed_late(late, governor.clone()), &outputs, |o| &mut o.late);
-        let counted = retained.clone();
-        held.inspect(move |(_, _, diff)| counted.add(*diff));
-        // The windows count users by their real ids; every row a table or topic receives is
-        // protected by the run's PII policy.
-        let windows = window_metrics(verdicts.clone(), DASHBOARD_WINDOW_MS);
-        let routed = route(governed(verdicts, governor), &expectations);
-        buffer(routed.kept, &outputs, |o| &mut o.quality);
-        buffer(routed.quarantined, &outputs, |o| &mut o.quarantine);
-        buffer(routed.dropped, &outputs, |o| &mut o.dropped);
-        buffer(routed.fatal, &outputs, |o| &mut o.fatal);
-        buffer(windows, &outputs, |o| &mut o.windows);
-        buffer(routed.outcomes, &outputs, |o| &mut o.outcomes);
-        (input, marks_input, positions_input)
-    });
+    let (mut input, mut watched, mut marks_input, mut positions_input) =
+        worker.dataflow::<u64, _, _>(|scope| {
+            let (input, transactions) = scope.new_collection::<Transaction, isize>();
+            // Replayed rows the quality graph no longer needs, for the anomaly monitor only.
+            let (watched, watched_only) = scope.new_collection::<Transaction, isize>();
+            let (positions_input, positions) = scope.new_collection::<(i32, i64), isize>();
+            buffer(positions, &outputs, |o| &mut o.positions);
+            let (marks_input, marks) = scope.new_input::<Mark>();
+            // Every mark reaches the committer too: a horizon run records each epoch's marks.
+            buffer(stamped(marks.clone()), &outputs, |o| &mut o.marks);
+            // The monitor watches the decoded input itself, before the horizon and the routing.
+            let alerts = match anomaly {
+                Some(anomaly) => monitor(transactions.clone().concat(watched_only), anomaly),
+                None => Vec::<(Alert, u64, isize)>::new().to_stream(scope).as_collection(),
+            };
+            buffer(alerts, &outputs, |o| &mut o.alerts);
+            let (verdicts, late, held) = match horizon {
+                Some(horizon) => {
+                    let bounded = quality_within_marks(transactions, marks, now_ms, horizon);
+                    // Each commit records which rows the state holds: what a restart feeds
+                    // again (`resume`).
+                    buffer(bounded.held, &outputs, |o| &mut o.held);
+                    (bounded.verdicts, bounded.late, bounded.retained)
+                }
+                // Without a horizon nothing is late (an empty, closed stream), and the graph
+                // holds every row.
+                None => {
+                    let late = Vec::<(LateEvent, u64, isize)>::new().to_stream(scope).as_collection();
+                    let held = Vec::<((i32, i64), u64, isize)>::new().to_stream(scope).as_collection();
+                    buffer(held, &outputs, |o| &mut o.held);
+                    let verdicts = match scorer {
+                        Some(scorer) => quality_scored(transactions.clone(), now_ms, scorer),
+                        None => quality(transactions.clone(), now_ms),
+                    };
+                    (verdicts, late, transactions)
+                }
+            };
+            buffer(governed_late(late, governor.clone()), &outputs, |o| &mut o.late);
+            let counted = retained.clone();
+            held.inspect(move |(_, _, diff)| counted.add(*diff));
+            // The windows count users by their real ids; every row a table or topic receives is
+            // protected by the run's PII policy.
+            let windows = window_metrics(verdicts.clone(), DASHBOARD_WINDOW_MS);
+            let routed = route(governed(verdicts, governor), &expectations);
+            buffer(routed.kept, &outputs, |o| &mut o.quality);
+            buffer(routed.quarantined, &outputs, |o| &mut o.quarantine);
+            buffer(routed.dropped, &outputs, |o| &mut o.dropped);
+            buffer(routed.fatal, &outputs, |o| &mut o.fatal);
+            buffer(windows, &outputs, |o| &mut o.windows);
+            buffer(routed.outcomes, &outputs, |o| &mut o.outcomes);
+            (input, watched, marks_input, positions_input)
+        });
     // The buffers' frontiers are the graph's progress, as seen after the exchange.
     let lagging = |target: u64| outputs.borrow().in_progress(target);
 
     let mine = partitions_for_worker(&partitions, index, peers);
-    // A resumed horizon run reads each partition from the first record its state may need.
-    let starts: BTreeMap<i32, i64> = mine.iter().map(|p| (*p, replay_start(config, resume, *p))).collect();
+    // A resumed horizon run reads again only the records its state may need.
+    let plans: BTreeMap<i32, ReplayPlan> =
+        mine.iter().map(|p| (*p, replay_plan(config, resume, *p))).collect();
+    let starts: BTreeMap<i32, i64> = plans.iter().map(|(p, plan)| (*p, plan.start)).collect();
     tracing::info!(worker = index, partitions = ?mine, from = ?starts, "assigned");
     let mut reader = KafkaReader::open(&config.kafka, &config.group, &config.topic, &starts, config.bounded)?;
     let mut dead_letters = DeadLetters::new(&config.kafka, &config.dead_letter_topic)?;
     let mut decoder = Decoder::new(config.registry.clone());
     let topic: Arc<str> = Arc::from(config.topic.as_str());
     let mut counters = Counters::default();
+    let watching = config.anomaly.is_some();
     // Event-time progress per partition, only where a horizon needs it (off the hot path
     // otherwise); a resumed run continues from the marks its committed epochs recorded.
     let mut progress = horizon.map(|_| SourceProgress::new(&mine, resume));
@@ -183,7 +191,7 @@ pub(super) fn run_worker(
         Some(resume) if !replaying.is_empty() || !recorded.is_empty() => resume.first_epoch(),
         _ => epoch,
     };
-    advance_inputs(&mut input, &mut marks_input, &mut positions_input, start);
+    advance_inputs(&mut input, &mut watched, &mut marks_input, &mut positions_input, start);
     for committed in recorded {
         marks_input.advance_to(committed.position.epoch);
         for mark in &committed.marks {
@@ -206,28 +214,38 @@ pub(super) fn run_worker(
             counters.events += 1;
             epoch_records += 1;
             next_offsets.insert(message.partition, (message.offset + 1, true));
-            let at = match resume.and_then(|r| r.replay_epoch(message.partition, message.offset)) {
-                Some(at) => {
-                    counters.replayed += 1;
-                    at
-                }
-                None => epoch,
-            };
             if replaying.get(&message.partition).is_some_and(|target| message.offset + 1 >= *target) {
                 replaying.remove(&message.partition);
                 replayed_now.push(message.partition);
+            }
+            let (at, fed) = match resume.and_then(|r| r.replay_epoch(message.partition, message.offset)) {
+                Some(at) => {
+                    let fed = plans.get(&message.partition).is_none_or(|plan| plan.feeds(message.offset));
+                    *(if fed { &mut counters.replayed } else { &mut counters.skipped }) += 1;
+                    (at, fed)
+                }
+                None => (epoch, true),
+            };
+            // A committed record the quality graph no longer needs (`resume`) is read but not
+            // fed to it; the anomaly monitor, which counts every record, still gets it.
+            if !fed && !watching {
+                return;
             }
             let payload = message.payload.unwrap_or_default();
             let rejection = match decoder.decode(payload) {
                 Ok(decoded) => match decoded.record {
                     Record::Transaction(mut row) => {
-                        counters.transactions += 1;
                         row.origin = Some(Origin {
                             topic: topic.clone(),
                             partition: message.partition,
                             offset: message.offset,
                             schema_id: decoded.schema_id,
                         });
+                        if !fed {
+                            watched.update_at(row, at, 1);
+                            return;
+                        }
+                        counters.transactions += 1;
                         // A replayed row's mark is among those its epoch recorded.
                         if let (Some(progress), Some(ts), true) =
                             (progress.as_mut(), row.timestamp.filter(|ts| *ts <= now_ms), at == epoch)
@@ -249,6 +267,8 @@ pub(super) fn run_worker(
                     failure.get_or_insert(PipelineError::Codec(error));
                     return;
                 }
+                // Dead-lettered when it was first read.
+                Err(_) if !fed => return,
                 Err(error) => Rejection {
                     reason: error.reason(),
                     message: error.to_string(),
@@ -282,7 +302,7 @@ pub(super) fn run_worker(
                 replayed = counters.replayed,
                 "replayed to the committed position"
             );
-            advance_inputs(&mut input, &mut marks_input, &mut positions_input, epoch);
+            advance_inputs(&mut input, &mut watched, &mut marks_input, &mut positions_input, epoch);
             epoch_started = Instant::now();
         }
         // An epoch closes once it is due and the graph has finished every epoch before it.
@@ -299,7 +319,7 @@ pub(super) fn run_worker(
             }
             send_positions(&mut positions_input, &mut next_offsets, epoch);
             epoch += 1;
-            advance_inputs(&mut input, &mut marks_input, &mut positions_input, epoch);
+            advance_inputs(&mut input, &mut watched, &mut marks_input, &mut positions_input, epoch);
             epoch_started = Instant::now();
             epoch_records = 0;
         }
@@ -330,6 +350,7 @@ pub(super) fn run_worker(
         positions_input.update_at(REPLAY_INTERRUPTED, resume.last.epoch, 1);
     }
     drop(input);
+    drop(watched);
     drop(marks_input);
     drop(positions_input);
     loop {
@@ -351,6 +372,7 @@ pub(super) fn run_worker(
     totals.events_in += counters.events;
     totals.transactions += counters.transactions;
     totals.replayed_events += counters.replayed;
+    totals.skipped_events += counters.skipped;
     totals.resumed_after = resume.map(|r| r.last.epoch);
     for (reason, count) in counters.dead_lettered {
         *totals.dead_lettered.entry(reason).or_default() += count;
@@ -366,20 +388,19 @@ pub(super) fn run_worker(
     Ok(())
 }
 
-/// The offset a resumed run reads `partition` from: with a horizon, [`Resume::replay_from`]
-/// (the first record the graph's state may still need), else 0 (the topic's beginning).
+/// Which records of `partition` a resumed run feeds again: with a horizon,
+/// [`Resume::replay_plan`] (those the graph's state may still need), else all of them.
 ///
-/// A horizon run skips records only when that is exact for every output (see `resume`):
-/// not with the anomaly monitor, which counts every record read, and only when a retirement
-/// bucket is a whole number of dashboard windows, so that the windows of skipped rows lie
-/// wholly before every row a later epoch can change.
-fn replay_start(config: &PipelineConfig, resume: Option<&Resume>, partition: i32) -> i64 {
-    let (Some(resume), Some(horizon)) = (resume, config.horizon) else { return 0 };
-    let windows_align = horizon.bucket_ms % DASHBOARD_WINDOW_MS == 0;
-    if config.anomaly.is_some() || !windows_align {
-        return 0;
+/// A horizon run skips records only when that is exact for every output (see `resume`): when
+/// a retirement bucket is a whole number of dashboard windows, so that the windows of skipped
+/// rows lie wholly before every row a later epoch can change. (The anomaly monitor, which
+/// counts every record, still gets the skipped ones.)
+fn replay_plan(config: &PipelineConfig, resume: Option<&Resume>, partition: i32) -> ReplayPlan {
+    let (Some(resume), Some(horizon)) = (resume, config.horizon) else { return ReplayPlan::everything() };
+    if horizon.bucket_ms % DASHBOARD_WINDOW_MS != 0 {
+        return ReplayPlan::everything();
     }
-    resume.replay_from(partition)
+    resume.replay_plan(partition)
 }
 
 /// The position a worker reports when it stops before its replay ends: epochs after the
@@ -390,14 +411,17 @@ pub(super) const REPLAY_INTERRUPTED: (i32, i64) = (-1, 0);
 /// flushes, so both sessions flush.
 fn advance_inputs(
     input: &mut InputSession<u64, Transaction, isize>,
+    watched: &mut InputSession<u64, Transaction, isize>,
     marks: &mut InputHandleVec<u64, Mark>,
     positions: &mut InputSession<u64, (i32, i64), isize>,
     epoch: u64,
 ) {
     input.advance_to(epoch);
+    watched.advance_to(epoch);
     marks.advance_to(epoch);
     positions.advance_to(epoch);
     input.flush();
+    watched.flush();
     positions.flush();
 }
 

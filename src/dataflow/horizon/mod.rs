@@ -126,9 +126,9 @@ pub struct Bounded<'scope> {
     /// The rows the graph holds in its state (for accounting: memory per retained row).
     pub retained: VecCollection<'scope, u64, Transaction>,
     /// The source position (partition, offset) of every row the state holds, in a user's
-    /// history or in a transactionId's counts. A restart needs no record of a partition before
-    /// the smallest of them (see `pipeline::resume`): every earlier record was late, or has
-    /// left the state without leaving a trace the graph's later epochs can see.
+    /// history or in a transactionId's counts. A restart needs no other record read by then
+    /// (see `pipeline::resume`): each was late, or has left the state without a trace the
+    /// graph's later epochs can see.
     pub held: VecCollection<'scope, u64, (i32, i64)>,
 }
 
