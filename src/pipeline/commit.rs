@@ -9,6 +9,7 @@ use tokio::runtime::Runtime;
 
 use super::PipelineConfig;
 use super::error::PipelineError;
+use super::held::{HeldPositions, MAX_LISTED};
 use super::lineage_report::{Committed, LineageReport, SharedReport};
 use super::memory::{Retained, StateStats};
 use super::resume::{Position, Resume, RunIdentity, commit_info};
@@ -85,6 +86,9 @@ pub struct Outputs {
     pub marks: Pending<Mark>,
     /// Records that could not be decoded, for the dead-letter topic.
     pub dead_letters: Pending<DeadLetter>,
+    /// The source positions of the rows the horizon graph holds, from the first epoch on
+    /// (replayed ones included: each commit records what the state holds).
+    pub held: Pending<(i32, i64)>,
 }
 
 impl Outputs {
@@ -102,6 +106,7 @@ impl Outputs {
         outputs.positions.keep_from = epoch;
         outputs.marks.keep_from = epoch;
         outputs.dead_letters.keep_from = epoch;
+        // `held` keeps every epoch's changes: they are folded, never written.
         outputs
     }
 
@@ -133,7 +138,8 @@ impl Outputs {
             && self.alerts.complete(epoch)
             && self.positions.complete(epoch)
             && self.marks.complete(epoch)
-            && self.dead_letters.complete(epoch);
+            && self.dead_letters.complete(epoch)
+            && self.held.complete(epoch);
         complete.then_some(epoch)
     }
 
@@ -151,6 +157,7 @@ impl Outputs {
             &self.positions.frontier,
             &self.marks.frontier,
             &self.dead_letters.frontier,
+            &self.held.frontier,
         ]
         .iter()
         .any(|frontier| frontier.iter().any(|f| *f < before))
@@ -230,6 +237,8 @@ pub struct Committer {
     run: RunIdentity,
     /// The source position of the main table's last commit.
     position: Position,
+    /// The positions of the rows the horizon graph holds, as of the epochs folded so far.
+    held: HeldPositions,
     /// A worker stopped before its replay ended: nothing more may be committed.
     halted: bool,
     /// Table upkeep: how often, when last, and where.
@@ -254,6 +263,17 @@ fn open<T: ChangeTable>(
     let (url, app_id, storage, key) =
         (table.table_uri(), &config.app_id, &config.storage, config.encryption.as_ref());
     Ok(runtime.block_on(DeltaSink::<T>::open_with_key(&url, app_id, storage, key))?)
+}
+
+/// Who publishes to the dead-letter topic (its transactional id and progress key): the app id
+/// and the main table. The dead-letter topic is usually shared (a default name), so runs of
+/// one app id into different outputs must neither fence each other nor read each other's
+/// progress.
+fn dead_letter_identity(app_id: &str, tables: &TablePaths) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(tables.quality.to_string().as_bytes());
+    let short: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    format!("{app_id}-{short}")
 }
 
 /// Whether `sink` has not committed `epoch` yet (a resumed run redoes the last committed
@@ -297,7 +317,12 @@ impl Committer {
             }
             None => None,
         };
-        let dead_letters = KafkaOutput::open(&config.kafka, &config.dead_letter_topic, 1, app_id)?;
+        let dead_letters = KafkaOutput::open(
+            &config.kafka,
+            &config.dead_letter_topic,
+            1,
+            &dead_letter_identity(app_id, tables),
+        )?;
         let resumed = resume.map(|r| r.last.epoch);
         let others = [
             dead_letters.last_published_epoch(),
@@ -349,6 +374,7 @@ impl Committer {
                 horizon_ms: config.horizon.map(|h| h.width_ms),
             },
             position: resume.map(|r| r.last.clone()).unwrap_or_default(),
+            held: HeldPositions::default(),
             halted: false,
             maintenance: config.maintain_every.map(|every| (every, Instant::now())),
             tables: tables.clone(),
@@ -390,6 +416,12 @@ impl Committer {
             let mut outputs = outputs.borrow_mut();
             let Some(epoch) = outputs.next_complete() else { return Ok(()) };
             let positions = outputs.positions.take(epoch);
+            // The held positions as of the end of `epoch` (epochs with no other output, such
+            // as the replayed ones or those that only retired rows, fold in here too).
+            let later = outputs.held.by_epoch.split_off(&epoch.saturating_add(1));
+            for (_, changes) in std::mem::replace(&mut outputs.held.by_epoch, later) {
+                self.held.apply(changes);
+            }
             let marks: Vec<Mark> =
                 outputs.marks.take(epoch).into_iter().filter(|(_, d)| *d > 0).map(|(m, _)| m).collect();
             self.halted |= positions.iter().any(|(position, d)| *position == REPLAY_INTERRUPTED && *d > 0);
@@ -430,7 +462,7 @@ impl Committer {
                 // With a horizon every epoch that moved a mark is committed with its marks: a
                 // restart replays each committed epoch as it was (`resume`).
                 let previous = Some(&self.position).filter(|p| p.epoch > 0);
-                let info = commit_info(&self.run, &current, previous, &marks);
+                let info = commit_info(&self.run, &current, previous, &marks, &self.held.summary(MAX_LISTED));
                 let outcome =
                     self.runtime.block_on(self.quality.commit_epoch_with_info(epoch, &quality, info))?;
                 self.stats.record(outcome.version, outcome.rows, &quality);

@@ -15,6 +15,7 @@
 
 mod commit;
 mod error;
+pub mod held;
 mod lineage_report;
 mod memory;
 pub mod resume;

@@ -15,14 +15,32 @@
 //!   change the tables exactly as the failure-free run would have.
 //! * With a horizon, which rows are late and which verdicts are frozen depends on how the
 //!   input was cut into epochs and on the event-time marks of each epoch. Such a run commits
-//!   every epoch that read records or moved a mark, recording the marks, and a restart feeds
-//!   every committed epoch again as it was: its records (by offsets) and its marks.
+//!   every epoch that read records or moved a mark, recording the marks and, per partition,
+//!   which rows its state still holds (`held`: a few scattered offsets, then a range). A
+//!   restart sends every committed epoch's marks again at that epoch, and feeds only the
+//!   records of [`Resume::replay_plan`], each at the epoch that first read it.
+//!
+//! Why skipping the other records is exact: take `P`, the epoch committed before the last
+//! one `L`, and what its state held. A record it did not hold was read in `P` or earlier
+//! and, by `P`, was either set aside as late (its only output, in its own epoch, is already
+//! committed) or retired from the user histories and the transactionId counts. The graph's
+//! state after `P` is then the same without those records: per user the history keeps the 5
+//! newest expired rows, none of which is skipped, so the same rows are retired either way; a
+//! transactionId's copies are retired all together, so a skipped copy's id holds no live copy
+//! at `P`. Event time is the same (the marks are sent again). From the same state, marks and
+//! records, every epoch after `P`, `L` included, emits the same changes. The accumulated
+//! outputs differ only in frozen verdicts of expired rows, before the cutoff's bucket, which
+//! no later change touches; the dashboard windows that hold them are final too when a bucket
+//! is a whole number of windows, so a restart skips only then. The anomaly monitor, which
+//! counts every record read, still gets the skipped ones (fed to it alone). Commits without
+//! `held` (written before it was recorded) replay everything.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
 use super::error::PipelineError;
+use super::held::HeldRange;
 use super::sources::Feed;
 use crate::dataflow::horizon::Mark;
 
@@ -109,6 +127,9 @@ pub struct CommittedEpoch {
     pub position: Position,
     /// The event-time marks the epoch's workers sent.
     pub marks: Vec<Mark>,
+    /// Per partition, the rows the state held at the end of the epoch (a partition absent:
+    /// none); `None` when the commit does not record it.
+    pub held: Option<BTreeMap<i32, HeldRange>>,
 }
 
 /// What every commit of the main table records besides its position: the settings a run
@@ -130,12 +151,14 @@ pub struct RunIdentity {
 }
 
 /// The `commitInfo` metadata of the main table's commit of `current` by the run `run`, whose
-/// workers sent `marks` in that epoch (runs with a horizon).
+/// workers sent `marks` in that epoch and whose state held the rows `held` names (runs with
+/// a horizon).
 pub fn commit_info(
     run: &RunIdentity,
     current: &Position,
     previous: Option<&Position>,
     marks: &[Mark],
+    held: &BTreeMap<i32, HeldRange>,
 ) -> BTreeMap<String, Value> {
     let offsets =
         |o: &Offsets| o.iter().map(|(p, off)| (p.to_string(), json!(off))).collect::<serde_json::Map<_, _>>();
@@ -163,7 +186,10 @@ pub fn commit_info(
     }
     if let Some(width_ms) = run.horizon_ms {
         let marks: Vec<Value> = marks.iter().map(|m| json!([m.source, m.max_ts, m.finished])).collect();
-        info.insert("horizon".to_owned(), json!({ "width_ms": width_ms, "marks": marks }));
+        info.insert(
+            "horizon".to_owned(),
+            json!({ "width_ms": width_ms, "marks": marks, "held": held_json(held) }),
+        );
     }
     info
 }
@@ -283,7 +309,11 @@ impl Resume {
                 .get("horizon")
                 .and_then(|h| parse_marks(&h["marks"]))
                 .ok_or_else(|| invalid("its commit records no horizon marks".to_owned()))?;
-            epochs.push(CommittedEpoch { position: step.last, marks });
+            let held = match info.get("horizon").and_then(|h| h.get("held")) {
+                None => None,
+                Some(held) => Some(parse_held(held).ok_or_else(|| invalid("bad held offsets".to_owned()))?),
+            };
+            epochs.push(CommittedEpoch { position: step.last, marks, held });
         }
         if epochs.last().map(|e| e.position.epoch) != Some(self.last.epoch) {
             return Err(PipelineError::InvalidPosition {
@@ -313,6 +343,20 @@ impl Resume {
         (offset < end(&self.last)).then_some(self.last.epoch)
     }
 
+    /// Which records of `partition` a horizon run feeds again on restart: those the state held
+    /// at the end of the epoch committed before the last one, and everything read after that
+    /// epoch (see the module's documentation for why this is exact). Everything when there
+    /// are not two committed epochs or that commit does not record what it held.
+    pub fn replay_plan(&self, partition: i32) -> ReplayPlan {
+        let [.., before, _last] = self.epochs.as_slice() else { return ReplayPlan::everything() };
+        let Some(held) = &before.held else { return ReplayPlan::everything() };
+        let read = before.position.offsets.get(&partition).copied().unwrap_or(0);
+        let held = held.get(&partition).cloned().unwrap_or_default();
+        let range = held.from.unwrap_or(read).min(read);
+        let listed: Vec<i64> = held.listed.into_iter().filter(|o| *o < range).collect();
+        ReplayPlan { start: listed.first().copied().unwrap_or(range).min(range), listed, range }
+    }
+
     /// The earliest epoch the replay feeds.
     pub fn first_epoch(&self) -> u64 {
         match self.epochs.first() {
@@ -331,6 +375,41 @@ impl Resume {
     pub fn target(&self, feed: Feed, partition: i32) -> i64 {
         self.last.offsets(feed).get(&partition).copied().unwrap_or(0)
     }
+}
+
+/// Which records of a partition a restarted horizon run reads and feeds again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplayPlan {
+    /// The first offset read: records before it are not read at all.
+    pub start: i64,
+    /// Offsets before `range` that are fed (the rows the state still held there).
+    pub listed: Vec<i64>,
+    /// Every record from this offset on is fed.
+    pub range: i64,
+}
+
+impl ReplayPlan {
+    /// Every record, from the partition's beginning.
+    pub fn everything() -> ReplayPlan {
+        ReplayPlan { start: 0, listed: Vec::new(), range: 0 }
+    }
+
+    /// Whether the record at `offset` is fed.
+    pub fn feeds(&self, offset: i64) -> bool {
+        offset >= self.range || self.listed.binary_search(&offset).is_ok()
+    }
+}
+
+fn held_json(held: &BTreeMap<i32, HeldRange>) -> Value {
+    Value::Object(held.iter().map(|(p, range)| (p.to_string(), range.to_json())).collect())
+}
+
+fn parse_held(value: &Value) -> Option<BTreeMap<i32, HeldRange>> {
+    value
+        .as_object()?
+        .iter()
+        .map(|(p, range)| Some((p.parse().ok()?, HeldRange::from_json(range)?)))
+        .collect()
 }
 
 /// Marks as [`commit_info`] writes them: `[source, max_ts or null, finished]`.
@@ -389,7 +468,7 @@ mod tests {
     fn info_round_trips() {
         let last = position(9, &[(0, 120), (1, 7)]);
         let previous = position(4, &[(0, 100)]);
-        let info = commit_info(&run(None), &last, Some(&previous), &[]);
+        let info = commit_info(&run(None), &last, Some(&previous), &[], &BTreeMap::new());
         let resume = Resume::from_info("t", 9, &info).unwrap();
         assert_eq!(
             resume,
@@ -408,7 +487,7 @@ mod tests {
             pii_policy: Some("0123abcd".into()),
             ..run(Some(60_000))
         };
-        let info = commit_info(&identity, &position(2, &[]), None, &[]);
+        let info = commit_info(&identity, &position(2, &[]), None, &[], &BTreeMap::new());
         let resume = Resume::from_info("t", 2, &info).unwrap();
         assert_eq!((resume.model, resume.pii_policy.as_deref()), (Some(model), Some("0123abcd")));
         assert_eq!(resume.horizon_ms, Some(60_000));
@@ -431,22 +510,96 @@ mod tests {
         assert_eq!((resume.target(Feed::Transactions, 0), resume.target(Feed::Transactions, 2)), (120, 0));
     }
 
-    /// The commits of a horizon run: epochs 2, 5 and 6, each naming the one before.
+    /// The commits of a horizon run: epochs 2, 5 and 6, each naming the one before; at the
+    /// end of epoch 5 the state held offsets 2 and 4 of partition 0 and everything from 7 on,
+    /// and nothing of partition 1.
     fn horizon_history() -> Vec<(u64, BTreeMap<String, Value>)> {
         let identity = run(Some(60_000));
         let mark = |source, max_ts, finished| Mark { source, max_ts, finished };
+        let held = |listed: &[i64], from| HeldRange { listed: listed.to_vec(), from };
         let epochs = [
-            (position(2, &[(0, 10)]), vec![mark(0, Some(5), false), mark(1, None, false)]),
-            (position(5, &[(0, 10), (1, 4)]), vec![mark(1, Some(9), false)]),
-            (position(6, &[(0, 25), (1, 4)]), vec![mark(0, Some(12), false), mark(1, None, true)]),
+            (
+                position(2, &[(0, 10)]),
+                vec![mark(0, Some(5), false), mark(1, None, false)],
+                held(&[], Some(0)),
+            ),
+            (position(5, &[(0, 10), (1, 4)]), vec![mark(1, Some(9), false)], held(&[2, 4], Some(7))),
+            (
+                position(6, &[(0, 25), (1, 4)]),
+                vec![mark(0, Some(12), false), mark(1, None, true)],
+                held(&[], Some(12)),
+            ),
         ];
         let mut history = Vec::new();
         let mut previous: Option<Position> = None;
-        for (current, marks) in epochs {
-            history.push((current.epoch, commit_info(&identity, &current, previous.as_ref(), &marks)));
+        for (current, marks, held) in epochs {
+            let held = BTreeMap::from([(0, held)]);
+            history.push((current.epoch, commit_info(&identity, &current, previous.as_ref(), &marks, &held)));
             previous = Some(current);
         }
         history
+    }
+
+    fn resumed(history: Vec<(u64, BTreeMap<String, Value>)>) -> Resume {
+        let (epoch, info) = history.iter().max_by_key(|(epoch, _)| *epoch).unwrap().clone();
+        Resume::from_info("t", epoch, &info).unwrap().with_history("t", history).unwrap()
+    }
+
+    fn fed(plan: &ReplayPlan, offsets: std::ops::Range<i64>) -> Vec<i64> {
+        offsets.filter(|o| *o >= plan.start && plan.feeds(*o)).collect()
+    }
+
+    #[test]
+    fn issue_4_a_horizon_restart_feeds_what_the_state_held_before_the_last_epoch() {
+        let resume = resumed(horizon_history());
+        assert_eq!(resume.epochs[1].held.as_ref().unwrap()[&0].listed, [2, 4]);
+        // What epoch 5, the one before the last, held of partition 0: offsets 2 and 4, then
+        // everything from 7 on; the records read after epoch 5 are all fed.
+        let plan = resume.replay_plan(0);
+        assert_eq!((plan.start, plan.range), (2, 7));
+        assert_eq!(fed(&plan, 0..25), [&[2, 4][..], &(7..25).collect::<Vec<_>>()].concat());
+        // Nothing of partition 1: everything it read through epoch 5 (4 records) is skipped.
+        let plan = resume.replay_plan(1);
+        assert_eq!((plan.start, fed(&plan, 0..6)), (4, vec![4, 5]));
+        assert_eq!(resume.replay_plan(2), ReplayPlan { start: 0, listed: vec![], range: 0 }, "not read yet");
+        // The records fed replay at the epochs that first read them, as before.
+        assert_eq!(
+            (resume.replay_epoch(Feed::Transactions, 0, 2), resume.replay_epoch(Feed::Transactions, 0, 10)),
+            (Some(2), Some(6))
+        );
+    }
+
+    #[test]
+    fn issue_4_commits_without_held_offsets_replay_everything() {
+        let everything = ReplayPlan::everything();
+        // Written before `held` was recorded: nothing can be skipped.
+        let mut history = horizon_history();
+        for (_, info) in &mut history {
+            info.get_mut("horizon").and_then(Value::as_object_mut).unwrap().remove("held");
+        }
+        let resume = resumed(history);
+        assert!(resume.epochs.iter().all(|e| e.held.is_none()));
+        assert_eq!((resume.replay_plan(0), resume.replay_plan(1)), (everything.clone(), everything.clone()));
+        assert_eq!(fed(&everything, 0..3), [0, 1, 2]);
+        // Only the one before the last counts: the last one's is not enough.
+        let mut history = horizon_history();
+        let before_last = history.iter_mut().find(|(epoch, _)| *epoch == 5).unwrap();
+        before_last.1.get_mut("horizon").and_then(Value::as_object_mut).unwrap().remove("held");
+        assert_eq!(resumed(history).replay_plan(0), everything);
+        // A run with one committed epoch replays it whole.
+        let first = horizon_history().remove(0);
+        assert_eq!(resumed(vec![first]).replay_plan(0), everything);
+        // Held offsets past what the epoch read are not trusted beyond it.
+        let mut history = horizon_history();
+        let before_last = history.iter_mut().find(|(epoch, _)| *epoch == 5).unwrap();
+        before_last.1.get_mut("horizon").unwrap()["held"] = json!({"0": {"from": 99, "listed": [3, 12]}});
+        let plan = resumed(history).replay_plan(0);
+        assert_eq!((plan.start, plan.listed, plan.range), (3, vec![3], 10));
+        let mut history = horizon_history();
+        history[1].1.get_mut("horizon").unwrap()["held"] = json!({"0": {"from": -1, "listed": []}});
+        let last = Resume::from_info("t", 6, &history[2].1).unwrap();
+        let error = last.with_history("t", history).unwrap_err().to_string();
+        assert!(error.contains("bad held offsets"), "{error}");
     }
 
     #[test]
@@ -491,7 +644,7 @@ mod tests {
         last.user_events = [(0, 30), (1, 5)].into_iter().collect();
         let mut previous = position(4, &[(0, 100)]);
         previous.user_events = [(0, 10)].into_iter().collect();
-        let info = commit_info(&identity, &last, Some(&previous), &[]);
+        let info = commit_info(&identity, &last, Some(&previous), &[], &BTreeMap::new());
         let resume = Resume::from_info("t", 9, &info).unwrap();
         assert_eq!(resume.user_events_topic.as_deref(), Some("user-events"));
         assert_eq!((&resume.last, resume.previous.as_ref()), (&last, Some(&previous)));
@@ -503,7 +656,13 @@ mod tests {
         assert_eq!(resume.replay_epoch(Feed::Transactions, 1, 4), None);
         assert_eq!((resume.target(Feed::UserEvents, 1), resume.target(Feed::Transactions, 1)), (5, 0));
         // A run that read no user events records none, and its position has none.
-        let info = commit_info(&run(None), &position(9, &[(0, 120)]), Some(&position(4, &[])), &[]);
+        let info = commit_info(
+            &run(None),
+            &position(9, &[(0, 120)]),
+            Some(&position(4, &[])),
+            &[],
+            &BTreeMap::new(),
+        );
         assert!(!info.contains_key("user_events") && info["previous"].get("user_events_offsets").is_none());
         assert_eq!(Resume::from_info("t", 9, &info).unwrap().user_events_topic, None);
     }

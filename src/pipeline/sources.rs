@@ -43,6 +43,7 @@ impl Sources {
         index: usize,
         peers: usize,
         resume: Option<&Resume>,
+        start: &dyn Fn(Feed, i32) -> i64,
     ) -> Result<Sources, PipelineError> {
         let mut feeds = vec![(Feed::Transactions, config.topic.as_str())];
         if let Some(topic) = &config.user_events_topic {
@@ -72,7 +73,10 @@ impl Sources {
             }
             let mine = partitions_for_worker(&partitions, index, peers);
             tracing::info!(worker = index, topic = name, partitions = ?mine, "assigned");
-            let reader = KafkaReader::open(&config.kafka, &config.group, name, &mine, config.bounded)?;
+            // Each partition from the first record the run needs (a resumed horizon run skips
+            // what its state no longer holds).
+            let starts: BTreeMap<i32, i64> = mine.iter().map(|p| (*p, start(feed, *p))).collect();
+            let reader = KafkaReader::open(&config.kafka, &config.group, name, &starts, config.bounded)?;
             topics.push(Topic { feed, name: name.to_owned(), reader, mine });
         }
         Ok(Sources { topics, transaction_partitions })
@@ -169,11 +173,15 @@ pub(super) struct Progress {
 }
 
 impl Progress {
-    /// The replay of `resume` over this worker's `partitions`.
-    pub(super) fn new(partitions: impl Iterator<Item = (Feed, i32)>, resume: Option<&Resume>) -> Progress {
+    /// The replay of `resume` over this worker's `partitions`, each read from `start`.
+    pub(super) fn new(
+        partitions: impl Iterator<Item = (Feed, i32)>,
+        resume: Option<&Resume>,
+        start: &dyn Fn(Feed, i32) -> i64,
+    ) -> Progress {
         let replaying = partitions
             .filter_map(|(feed, p)| resume.map(|r| ((feed, p), r.target(feed, p))))
-            .filter(|(_, target)| *target > 0)
+            .filter(|((feed, p), target)| *target > start(*feed, *p))
             .collect();
         Progress { replaying, ..Progress::default() }
     }

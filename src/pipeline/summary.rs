@@ -139,6 +139,9 @@ pub struct RunSummary {
     pub resumed_after: Option<u64>,
     /// Records fed at already committed epochs to rebuild the state (counted in `events_in`).
     pub replayed_events: u64,
+    /// Records of committed epochs read again but not fed, the state no longer holding them
+    /// (a horizon run's restart; counted in `events_in`).
+    pub skipped_events: u64,
     /// The run stopped before it had replayed to the committed position, so it committed
     /// nothing.
     pub replay_interrupted: bool,
@@ -178,9 +181,9 @@ impl fmt::Display for RunSummary {
         if let Some(epoch) = self.resumed_after {
             writeln!(
                 f,
-                "resumed        after committed epoch {epoch}: {} records replayed to rebuild the state; the \
-                 counts below are what this run added",
-                self.replayed_events
+                "resumed        after committed epoch {epoch}: {} records replayed to rebuild the state ({} read \
+                 again but skipped, no longer held); the counts below are what this run added",
+                self.replayed_events, self.skipped_events
             )?;
         }
         if self.replay_interrupted {

@@ -21,7 +21,7 @@ use super::commit::{Committer, Outputs, Pending, TablePaths};
 use super::error::PipelineError;
 use super::lineage_report::SharedReport;
 use super::memory::Retained;
-use super::resume::Resume;
+use super::resume::{ReplayPlan, Resume};
 use super::sources::{Feed, Progress, Sources};
 use super::summary::RunSummary;
 use crate::codec::{Decoder, wire};
@@ -56,6 +56,8 @@ struct Counters {
     user_events: u64,
     /// Records fed at already committed epochs, to rebuild the state.
     replayed: u64,
+    /// Records of committed epochs read again but not fed: the state no longer needed them.
+    skipped: u64,
     /// Records rejected at new epochs (replayed ones were counted by the run that read them).
     dead_lettered: BTreeMap<String, u64>,
 }
@@ -72,7 +74,12 @@ pub(super) fn run_worker(
     let index = worker.index();
     let peers = worker.peers();
     // Ask the brokers first: a missing topic should not leave empty tables behind.
-    let mut sources = Sources::open(config, index, peers, resume)?;
+    // A resumed horizon run reads again only the records its state may need.
+    let start = |feed: Feed, partition: i32| match feed {
+        Feed::Transactions => replay_plan(config, resume, partition).start,
+        Feed::UserEvents => 0,
+    };
+    let mut sources = Sources::open(config, index, peers, resume, &start)?;
     // Changes of epochs before the last committed one are replayed state, never written.
     let outputs = Rc::new(RefCell::new(Outputs::discarding_before(resume.map_or(0, |r| r.last.epoch))));
     let mut committer = if index == 0 {
@@ -94,9 +101,11 @@ pub(super) fn run_worker(
     let governor = config.governor.clone();
     let anomaly = config.anomaly;
     let reads_logins = config.user_events_topic.is_some();
-    let (mut input, mut user_input, mut marks_input, mut positions_input, mut rejected_input) = worker
-        .dataflow::<u64, _, _>(|scope| {
+    let (mut input, mut watched, mut user_input, mut marks_input, mut positions_input, mut rejected_input) =
+        worker.dataflow::<u64, _, _>(|scope| {
             let (input, transactions) = scope.new_collection::<Transaction, isize>();
+            // Replayed rows the quality graph no longer needs, for the anomaly monitor only.
+            let (watched, watched_only) = scope.new_collection::<Transaction, isize>();
             let (user_input, user_events) = scope.new_collection::<UserEvent, isize>();
             let (positions_input, positions) = scope.new_collection::<(Feed, i32, i64), isize>();
             buffer(positions, &outputs, |o| &mut o.positions);
@@ -108,19 +117,24 @@ pub(super) fn run_worker(
             buffer(stamped(marks.clone()), &outputs, |o| &mut o.marks);
             // The monitor watches the decoded input itself, before the horizon and the routing.
             let alerts = match anomaly {
-                Some(anomaly) => monitor(transactions.clone(), anomaly),
+                Some(anomaly) => monitor(transactions.clone().concat(watched_only), anomaly),
                 None => Vec::<(Alert, u64, isize)>::new().to_stream(scope).as_collection(),
             };
             buffer(alerts, &outputs, |o| &mut o.alerts);
             let (verdicts, late, held) = match horizon {
                 Some(horizon) => {
                     let bounded = quality_within_marks(transactions, marks, now_ms, horizon);
+                    // Each commit records which rows the state holds: what a restart feeds
+                    // again (`resume`).
+                    buffer(bounded.held, &outputs, |o| &mut o.held);
                     (bounded.verdicts, bounded.late, bounded.retained)
                 }
                 // Without a horizon nothing is late (an empty, closed stream), and the graph
                 // holds every row.
                 None => {
                     let late = Vec::<(LateEvent, u64, isize)>::new().to_stream(scope).as_collection();
+                    let held = Vec::<((i32, i64), u64, isize)>::new().to_stream(scope).as_collection();
+                    buffer(held, &outputs, |o| &mut o.held);
                     let verdicts = match scorer {
                         // The per-user reduce walks each user's logins with their payments: a
                         // login read after them re-scores the payments it changes.
@@ -146,7 +160,7 @@ pub(super) fn run_worker(
             buffer(routed.fatal, &outputs, |o| &mut o.fatal);
             buffer(windows, &outputs, |o| &mut o.windows);
             buffer(routed.outcomes, &outputs, |o| &mut o.outcomes);
-            (input, user_input, marks_input, positions_input, rejected_input)
+            (input, watched, user_input, marks_input, positions_input, rejected_input)
         });
     // The buffers' frontiers are the graph's progress, as seen after the exchange.
     let lagging = |target: u64| outputs.borrow().in_progress(target);
@@ -154,6 +168,7 @@ pub(super) fn run_worker(
     let mut decoder = Decoder::new(config.registry.clone());
     let topic: Arc<str> = Arc::from(config.topic.as_str());
     let mut counters = Counters::default();
+    let watching = config.anomaly.is_some();
     // Event-time progress per partition, only where a horizon needs it (off the hot path
     // otherwise); a resumed run continues from the marks its committed epochs recorded.
     let mine: Vec<i32> =
@@ -164,7 +179,9 @@ pub(super) fn run_worker(
     // epochs read at those epochs (see `resume`), holding its inputs there until every one of
     // its partitions (of every topic) is replayed to the committed offset.
     let mut epoch: u64 = resume.map_or(1, |r| r.last.epoch + 1);
-    let mut read = Progress::new(sources.partitions(), resume);
+    let plans: BTreeMap<i32, ReplayPlan> =
+        mine.iter().map(|p| (*p, replay_plan(config, resume, *p))).collect();
+    let mut read = Progress::new(sources.partitions(), resume, &start);
     // With a horizon, worker 0 sends each committed epoch's recorded marks again at that
     // epoch, so every replayed epoch is judged by the event time it was judged by before.
     let recorded = resume.filter(|_| index == 0).map_or(&[][..], |r| r.epochs.as_slice());
@@ -174,6 +191,7 @@ pub(super) fn run_worker(
     };
     let mut inputs = Inputs {
         transactions: &mut input,
+        watched: &mut watched,
         user_events: &mut user_input,
         marks: &mut marks_input,
         positions: &mut positions_input,
@@ -200,24 +218,36 @@ pub(super) fn run_worker(
             counters.events += 1;
             epoch_records += 1;
             read.read(feed, message.partition, message.offset);
-            let at = match resume.and_then(|r| r.replay_epoch(feed, message.partition, message.offset)) {
+            let (at, fed) = match resume.and_then(|r| r.replay_epoch(feed, message.partition, message.offset))
+            {
                 Some(at) => {
-                    counters.replayed += 1;
-                    at
+                    let fed = feed != Feed::Transactions
+                        || plans.get(&message.partition).is_none_or(|plan| plan.feeds(message.offset));
+                    *(if fed { &mut counters.replayed } else { &mut counters.skipped }) += 1;
+                    (at, fed)
                 }
-                None => epoch,
+                None => (epoch, true),
             };
+            // A committed record the quality graph no longer needs (`resume`) is read but not
+            // fed to it; the anomaly monitor, which counts every record, still gets it.
+            if !fed && !watching {
+                return;
+            }
             let payload = message.payload.unwrap_or_default();
             let rejection = match decoder.decode(payload) {
                 Ok(decoded) => match (feed, decoded.record) {
                     (Feed::Transactions, Record::Transaction(mut row)) => {
-                        counters.transactions += 1;
                         row.origin = Some(Origin {
                             topic: topic.clone(),
                             partition: message.partition,
                             offset: message.offset,
                             schema_id: decoded.schema_id,
                         });
+                        if !fed {
+                            inputs.watched.update_at(row, at, 1);
+                            return;
+                        }
+                        counters.transactions += 1;
                         // A replayed row's mark is among those its epoch recorded.
                         if let (Some(progress), Some(ts), true) =
                             (progress.as_mut(), row.timestamp.filter(|ts| *ts <= now_ms), at == epoch)
@@ -252,6 +282,9 @@ pub(super) fn run_worker(
                     failure.get_or_insert(PipelineError::Codec(error));
                     return;
                 }
+                // Dead-lettered when it was first read (in an epoch before the last committed
+                // one, whose dead letters are published already).
+                Err(_) if !fed => return,
                 Err(error) => Rejection {
                     reason: error.reason(),
                     message: error.to_string(),
@@ -336,6 +369,7 @@ pub(super) fn run_worker(
         inputs.positions.update_at(REPLAY_INTERRUPTED, resume.last.epoch, 1);
     }
     drop(input);
+    drop(watched);
     drop(user_input);
     drop(marks_input);
     drop(positions_input);
@@ -359,6 +393,7 @@ pub(super) fn run_worker(
     totals.transactions += counters.transactions;
     totals.user_events += counters.user_events;
     totals.replayed_events += counters.replayed;
+    totals.skipped_events += counters.skipped;
     totals.resumed_after = resume.map(|r| r.last.epoch);
     for (reason, count) in counters.dead_lettered {
         *totals.dead_lettered.entry(reason).or_default() += count;
@@ -374,6 +409,21 @@ pub(super) fn run_worker(
     Ok(())
 }
 
+/// Which records of `partition` a resumed run feeds again: with a horizon,
+/// [`Resume::replay_plan`] (those the graph's state may still need), else all of them.
+///
+/// A horizon run skips records only when that is exact for every output (see `resume`): when
+/// a retirement bucket is a whole number of dashboard windows, so that the windows of skipped
+/// rows lie wholly before every row a later epoch can change. (The anomaly monitor, which
+/// counts every record, still gets the skipped ones.)
+fn replay_plan(config: &PipelineConfig, resume: Option<&Resume>, partition: i32) -> ReplayPlan {
+    let (Some(resume), Some(horizon)) = (resume, config.horizon) else { return ReplayPlan::everything() };
+    if horizon.bucket_ms % DASHBOARD_WINDOW_MS != 0 {
+        return ReplayPlan::everything();
+    }
+    resume.replay_plan(partition)
+}
+
 /// The position a worker reports when it stops before its replay ends: epochs after the
 /// resumed one must not be committed, their state being incomplete.
 pub(super) const REPLAY_INTERRUPTED: (Feed, i32, i64) = (Feed::Transactions, -1, 0);
@@ -381,6 +431,7 @@ pub(super) const REPLAY_INTERRUPTED: (Feed, i32, i64) = (Feed::Transactions, -1,
 /// The graph's inputs, moved together from epoch to epoch.
 struct Inputs<'a> {
     transactions: &'a mut InputSession<u64, Transaction, isize>,
+    watched: &'a mut InputSession<u64, Transaction, isize>,
     user_events: &'a mut InputSession<u64, UserEvent, isize>,
     marks: &'a mut InputHandleVec<u64, Mark>,
     positions: &'a mut InputSession<u64, (Feed, i32, i64), isize>,
@@ -392,11 +443,13 @@ impl Inputs<'_> {
     /// so the sessions flush.
     fn advance(&mut self, epoch: u64) {
         self.transactions.advance_to(epoch);
+        self.watched.advance_to(epoch);
         self.user_events.advance_to(epoch);
         self.marks.advance_to(epoch);
         self.positions.advance_to(epoch);
         self.rejected.advance_to(epoch);
         self.transactions.flush();
+        self.watched.flush();
         self.user_events.flush();
         self.positions.flush();
         self.rejected.flush();

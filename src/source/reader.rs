@@ -1,6 +1,6 @@
 //! The Kafka reader of one worker: assigns its partitions, polls, and knows when it is done.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use rdkafka::ClientContext;
@@ -55,14 +55,16 @@ pub struct KafkaReader {
 }
 
 impl KafkaReader {
-    /// Assigns `partitions` of `topic` from their beginning. With `bounded`, the reader reports
-    /// [`KafkaReader::finished`] once each partition has been read to its end as of the moment
-    /// it was reached (librdkafka's partition EOF), which covers all records present at start.
+    /// Assigns the partitions of `topic` that `starts` names, each from its offset there (0:
+    /// from the beginning; records before the offset are not read at all). With `bounded`,
+    /// the reader reports [`KafkaReader::finished`] once each partition has been read to its
+    /// end as of the moment it was reached (librdkafka's partition EOF), which covers all
+    /// records present at start.
     pub fn open(
         settings: &KafkaSettings,
         group: &str,
         topic: &str,
-        partitions: &[i32],
+        starts: &BTreeMap<i32, i64>,
         bounded: bool,
     ) -> Result<KafkaReader, SourceError> {
         let consumer: BaseConsumer<ReaderContext> = settings
@@ -81,16 +83,17 @@ impl KafkaReader {
             .create_with_context(ReaderContext)
             .map_err(SourceError::Config)?;
         let mut assignment = TopicPartitionList::new();
-        for partition in partitions {
+        for (partition, start) in starts {
+            let offset = if *start > 0 { Offset::Offset(*start) } else { Offset::Beginning };
             assignment
-                .add_partition_offset(topic, *partition, Offset::Beginning)
+                .add_partition_offset(topic, *partition, offset)
                 .map_err(|source| SourceError::Request { what: "assign", source })?;
         }
         consumer.assign(&assignment).map_err(|source| SourceError::Request { what: "assign", source })?;
         Ok(KafkaReader {
             consumer,
             topic: topic.to_owned(),
-            open: if bounded { partitions.iter().copied().collect() } else { BTreeSet::new() },
+            open: if bounded { starts.keys().copied().collect() } else { BTreeSet::new() },
             caught_up: BTreeSet::new(),
             bounded,
         })

@@ -17,6 +17,7 @@ mod fraud_training;
 mod governance_sinks;
 mod graph_support;
 mod horizon;
+mod horizon_replay;
 mod horizon_resume;
 mod kafka_output;
 mod kafka_output_support;

@@ -125,6 +125,11 @@ pub struct Bounded<'scope> {
     pub late: VecCollection<'scope, u64, LateEvent>,
     /// The rows the graph holds in its state (for accounting: memory per retained row).
     pub retained: VecCollection<'scope, u64, Transaction>,
+    /// The source position (partition, offset) of every row the state holds, in a user's
+    /// history or in a transactionId's counts. A restart needs no other record read by then
+    /// (see `pipeline::resume`): each was late, or has left the state without a trace the
+    /// graph's later epochs can see.
+    pub held: VecCollection<'scope, u64, (i32, i64)>,
 }
 
 /// The quality verdicts of `transactions` (see [`crate::dataflow::quality::quality`]) with
@@ -155,7 +160,7 @@ pub fn quality_within_marks<'scope>(
     let live = retire::retire(admitted, first_bucket, horizon);
     let verdicts = verdicts(frames(live.rows.clone()), live.duplicated, now_ms);
     let verdicts = freeze::freeze(verdicts, marks, horizon, |row: &QualityRow| row.record.timestamp);
-    Bounded { verdicts, late, retained: live.rows }
+    Bounded { verdicts, late, retained: live.rows, held: live.held }
 }
 
 #[cfg(test)]

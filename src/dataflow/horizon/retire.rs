@@ -7,12 +7,24 @@ use super::Horizon;
 use crate::dataflow::quality::rules::FRAME_ROWS;
 use crate::record::Transaction;
 
+/// One copy of a transactionId in the state: its retirement bucket and its row's position.
+type IdCopy = (i64, Option<(i32, i64)>);
+
 /// The state the quality graph keeps within the horizon.
 pub struct Live<'scope> {
     /// Admitted rows not retired yet: what the consistency frames are computed over.
     pub rows: VecCollection<'scope, u64, Transaction>,
     /// Per retained transactionId, whether it occurs more than once.
     pub duplicated: VecCollection<'scope, u64, (String, bool)>,
+    /// The source position (partition, offset) of every row the state still holds, in its
+    /// history or among its transactionId's counts (once for each). Rows without an origin
+    /// have no position and are not listed.
+    pub held: VecCollection<'scope, u64, (i32, i64)>,
+}
+
+/// A row's source position, if it has one.
+fn position(row: &Transaction) -> Option<(i32, i64)> {
+    row.origin.as_ref().map(|origin| (origin.partition, origin.offset))
 }
 
 /// Keeps `admitted` rows until the horizon passes them, then retires them from the state.
@@ -36,13 +48,15 @@ pub fn retire<'scope>(
 ) -> Live<'scope> {
     let scope = admitted.inner.scope();
     let (rows_variable, retired_rows) = VecVariable::<u64, Transaction, isize>::new(scope, 1);
-    let (ids_variable, retired_ids) = VecVariable::<u64, (String, i64), isize>::new(scope, 1);
+    // An id's copies carry their bucket and their row's position (which only `held` reads).
+    let (ids_variable, retired_ids) = VecVariable::<u64, (String, IdCopy), isize>::new(scope, 1);
 
     let rows = admitted.clone().concat(retired_rows.clone().negate());
     let ids = admitted
         .flat_map(move |row| {
             let bucket = horizon.bucket(row.timestamp?);
-            row.transaction_id.map(|id| (id, bucket))
+            let at = position(&row);
+            row.transaction_id.map(|id| (id, (bucket, at)))
         })
         .concat(retired_ids.clone().negate());
 
@@ -51,7 +65,7 @@ pub fn retire<'scope>(
     let expired = rows
         .clone()
         .flat_map(move |row| row.timestamp.map(|ts| horizon.bucket(ts)))
-        .concat(ids.clone().map(|(_, bucket)| bucket))
+        .concat(ids.clone().map(|(_, (bucket, _))| bucket))
         .distinct()
         .map(|bucket| ((), bucket))
         .arrange_by_key_named("LiveBuckets")
@@ -85,14 +99,17 @@ pub fn retire<'scope>(
 
     let per_id = ids.clone().reduce_named("TransactionIds", |_id, copies, output| {
         let count: isize = copies.iter().map(|(_, n)| *n).sum();
-        if let Some((newest, _)) = copies.last() {
-            output.push(((count > 1, **newest), 1));
+        // Copies are in (bucket, position) order: the last is in the newest bucket.
+        if let Some(((newest, _), _)) = copies.last() {
+            output.push(((count > 1, *newest), 1));
         }
     });
     let duplicated = per_id.clone().map(|(id, (duplicate, _))| (id, duplicate));
     let all_expired = per_id.map(|(id, (_, newest))| (newest, id)).semijoin(expired).map(|(_, id)| id);
-    let retire_ids = ids.semijoin(all_expired);
+    let retire_ids = ids.clone().semijoin(all_expired);
     ids_variable.set(retired_ids.concat(retire_ids).consolidate());
 
-    Live { rows, duplicated }
+    let held = rows.clone().flat_map(|row| position(&row)).concat(ids.flat_map(|(_, (_, at))| at));
+
+    Live { rows, duplicated, held }
 }
