@@ -75,11 +75,11 @@ pub(super) fn run_worker(
     let peers = worker.peers();
     // Ask the brokers first: a missing topic should not leave empty tables behind.
     // A resumed horizon run reads again only the records its state may need.
-    let start = |feed: Feed, partition: i32| match feed {
+    let first_offset = |feed: Feed, partition: i32| match feed {
         Feed::Transactions => replay_plan(config, resume, partition).start,
         Feed::UserEvents => 0,
     };
-    let mut sources = Sources::open(config, index, peers, resume, &start)?;
+    let mut sources = Sources::open(config, index, peers, resume, &first_offset)?;
     // Changes of epochs before the last committed one are replayed state, never written.
     let outputs = Rc::new(RefCell::new(Outputs::discarding_before(resume.map_or(0, |r| r.last.epoch))));
     let mut committer = if index == 0 {
@@ -181,7 +181,7 @@ pub(super) fn run_worker(
     let mut epoch: u64 = resume.map_or(1, |r| r.last.epoch + 1);
     let plans: BTreeMap<i32, ReplayPlan> =
         mine.iter().map(|p| (*p, replay_plan(config, resume, *p))).collect();
-    let mut read = Progress::new(sources.partitions(), resume, &start);
+    let mut read = Progress::new(sources.partitions(), resume, &first_offset);
     // With a horizon, worker 0 sends each committed epoch's recorded marks again at that
     // epoch, so every replayed epoch is judged by the event time it was judged by before.
     let recorded = resume.filter(|_| index == 0).map_or(&[][..], |r| r.epochs.as_slice());
