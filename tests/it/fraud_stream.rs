@@ -109,20 +109,19 @@ fn trained_model(dir: &Path, seed: &str) -> String {
         "--user-events-jsonl",
         &path("train.users.jsonl"),
     ]);
-    trustflow(&[
-        "train",
-        "--input",
-        &path("train.jsonl"),
-        "--labels",
-        &path("train.labels.jsonl"),
-        "--user-events",
-        &path("train.users.jsonl"),
-        "--model-dir",
-        &path("models"),
-        "--seed",
-        seed,
-    ]);
-    path("models")
+    train(dir, seed)
+}
+
+/// Trains a new version of `dir/models` on the labelled stream and logins in `dir` with `seed`;
+/// returns the registry's path.
+fn train(dir: &Path, seed: &str) -> String {
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let (input, labels, users, models) =
+        (path("train.jsonl"), path("train.labels.jsonl"), path("train.users.jsonl"), path("models"));
+    let args =
+        ["train", "--input", &input, "--labels", &labels, "--user-events", &users, "--model-dir", &models];
+    trustflow(&[&args[..], &["--seed", seed]].concat());
+    models
 }
 
 /// `batch --model` over `events.jsonl` in `dir`, with its logins unless `logins` is false.
@@ -266,19 +265,7 @@ fn issue_5_streaming_scores_with_logins_equal_batch_scores_on_real_kafka() {
         !refused.status.success() && stderr.contains(&format!("joined user-events topic `{users}`")),
         "{stderr}"
     );
-    trustflow(&[
-        "train",
-        "--input",
-        &path("train.jsonl"),
-        "--labels",
-        &path("train.labels.jsonl"),
-        "--user-events",
-        &path("train.users.jsonl"),
-        "--model-dir",
-        &models,
-        "--seed",
-        "2",
-    ]);
+    train(dir.path(), "2");
     let refused = run(&format!("{models}@2"), Some(&users), &path("stream"));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success() && stderr.contains("scored with model version 1"), "{stderr}");
