@@ -55,6 +55,10 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG)))
         .with_writer(std::io::stderr)
+        // A log line that cannot be written is lost, never fatal: on a write error the
+        // subscriber would report it with `eprintln!`, which panics when stderr is a closed
+        // pipe (`trustflow run 2>&1 | head`), and a worker that panics stalls the others.
+        .log_internal_errors(false)
         .init();
     let cli = Cli::parse();
     match execute(cli) {
@@ -356,6 +360,7 @@ fn run(plan: RunPlan) -> anyhow::Result<()> {
         expectations: plan.spec.expectations.clone(),
         app_id: plan.spec.app_id.clone(),
         epoch: plan.epoch(),
+        max_epoch_records: plan.spec.max_epoch_records,
         now_ms: plan.now_ms,
         now_fixed: plan.now_fixed,
         horizon: plan.horizon,
@@ -465,11 +470,13 @@ fn stop_on_signal() -> anyhow::Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || {
+        // (Not eprintln!, which panics when stderr is a closed pipe.)
+        let mut stderr = std::io::stderr();
         if flag.swap(true, Ordering::Relaxed) {
-            eprintln!("interrupted twice: exiting without committing");
+            let _ = writeln!(stderr, "interrupted twice: exiting without committing");
             std::process::exit(130);
         }
-        eprintln!("stopping: committing what was read (interrupt again to exit at once)");
+        let _ = writeln!(stderr, "stopping: committing what was read (interrupt again to exit at once)");
     })
     .context("cannot install the SIGINT/SIGTERM handler")?;
     Ok(stop)

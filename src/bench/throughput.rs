@@ -92,6 +92,7 @@ pub fn pipeline_config(
         expectations: fixture.expectations.clone(),
         app_id: format!("{}-{app}", fixture.run_id),
         epoch,
+        max_epoch_records: None,
         now_ms: config.now_ms,
         now_fixed: true,
         horizon: None,

@@ -182,6 +182,13 @@ pub struct RunArgs {
     /// Epoch length in milliseconds: how long input collects before its changes commit.
     #[arg(long, value_name = "MS")]
     pub epoch_ms: Option<u64>,
+    /// The most records one worker reads into an epoch: an epoch closes when --epoch-ms has
+    /// passed or when it holds this many records, whichever comes first (Spark's
+    /// maxOffsetsPerTrigger, per worker). Small epochs commit sooner; under a backlog,
+    /// epochs otherwise grow with the graph's speed. Default: no limit (the spec's
+    /// `max_epoch_records` if it sets one).
+    #[arg(long, value_name = "N")]
+    pub max_epoch_records: Option<u64>,
     /// "Now" for timestamp validity, epoch milliseconds (default: the wall clock at start).
     /// Pass the same value to every process of a cluster.
     #[arg(long, value_name = "MS")]

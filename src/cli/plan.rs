@@ -113,6 +113,9 @@ impl RunPlan {
         if let Some(ms) = args.epoch_ms {
             spec.epoch_ms = ms;
         }
+        if args.max_epoch_records.is_some() {
+            spec.max_epoch_records = args.max_epoch_records;
+        }
         if args.horizon.is_some() {
             spec.horizon = args.horizon;
         }

@@ -28,6 +28,11 @@ pub struct PipelineSpec {
     pub source: SourceSpec,
     /// How long each epoch collects input, in milliseconds.
     pub epoch_ms: u64,
+    /// The most records one worker reads into an epoch: an epoch closes when it is due or
+    /// when it is full, whichever comes first (like Spark's `maxOffsetsPerTrigger`, per
+    /// worker). Default: none (epochs close by time, and grow under a backlog).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_epoch_records: Option<u64>,
     /// Where results go.
     pub sink: SinkSpec,
     /// The expectations: each rule with its action. Default: the reference design's policy
@@ -163,6 +168,9 @@ impl PipelineSpec {
             |message: &str| ConfigError::Invalid { origin: origin.to_owned(), message: message.to_owned() };
         if spec.epoch_ms == 0 {
             return Err(invalid("epoch_ms must be at least 1"));
+        }
+        if spec.max_epoch_records == Some(0) {
+            return Err(invalid("max_epoch_records must be at least 1"));
         }
         if spec.source.topic.is_empty() || spec.source.dead_letter_topic.is_empty() {
             return Err(invalid("source.topic and source.dead_letter_topic must not be empty"));
@@ -304,6 +312,11 @@ mod tests {
     fn zero_epoch_and_same_topics_are_refused() {
         let zero = DEFAULT_SPEC.replace("epoch_ms: 1000", "epoch_ms: 0");
         assert!(PipelineSpec::parse(&zero, "t").unwrap_err().to_string().contains("epoch_ms"));
+        let empty = DEFAULT_SPEC.replace("epoch_ms: 1000", "epoch_ms: 1000\nmax_epoch_records: 0");
+        let err = PipelineSpec::parse(&empty, "t").unwrap_err().to_string();
+        assert!(err.contains("max_epoch_records must be at least 1"), "{err}");
+        let full = DEFAULT_SPEC.replace("epoch_ms: 1000", "epoch_ms: 1000\nmax_epoch_records: 500");
+        assert_eq!(PipelineSpec::parse(&full, "t").unwrap().max_epoch_records, Some(500));
         let same = DEFAULT_SPEC.replace(
             "dead_letter_topic: financial-transactions-dlq",
             "dead_letter_topic: financial-transactions",

@@ -120,6 +120,9 @@ pub enum PipelineError {
     /// An async runtime for the Delta client could not be created.
     #[error("cannot create the I/O runtime: {0}")]
     Runtime(#[source] std::io::Error),
+    /// Another worker of this process failed (its error is the run's): this one stopped.
+    #[error("stopped because another worker failed")]
+    PeerFailed,
     /// A worker thread panicked; this is a bug in trustflow.
     #[error("worker {worker} failed: {message}")]
     WorkerPanicked {
@@ -150,6 +153,7 @@ impl PipelineError {
             | PipelineError::Lineage(_)
             | PipelineError::Cluster(_)
             | PipelineError::Runtime(_)
+            | PipelineError::PeerFailed
             | PipelineError::WorkerPanicked { .. } => false,
         }
     }

@@ -21,9 +21,11 @@ mod memory;
 pub mod resume;
 mod sources;
 mod summary;
+mod tally;
 mod worker;
 
-use std::sync::atomic::AtomicBool;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -65,6 +67,8 @@ pub struct PipelineConfig {
     pub app_id: String,
     /// How long each epoch collects input before it is closed.
     pub epoch: Duration,
+    /// The most records one worker reads into an epoch before it is closed, if limited.
+    pub max_epoch_records: Option<u64>,
     /// The "now" of timestamp validity, epoch milliseconds.
     pub now_ms: i64,
     /// `now_ms` was chosen by the user (`--now`). Otherwise it is the start time, and a
@@ -118,20 +122,48 @@ pub fn run(mut config: PipelineConfig, timely: timely::Config) -> Result<RunSumm
             "resuming after the last committed epoch"
         );
     }
+    let (process, processes) = match &timely.communication {
+        timely::CommunicationConfig::Cluster { process, addresses, .. } => (*process, addresses.len()),
+        _ => (0, 1),
+    };
+    let peers = worker::Peers { process, failed: Arc::default() };
     let guards = timely::execute(timely, move |worker| {
-        worker::run_worker(worker, &config, &totals, retained.clone(), resume.as_deref(), &report)
+        let index = worker.index();
+        let ran = panic::catch_unwind(AssertUnwindSafe(|| {
+            worker::run_worker(worker, &config, &totals, retained.clone(), resume.as_deref(), &report, &peers)
+        }));
+        let result = ran.unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            Err(PipelineError::WorkerPanicked { worker: index, message })
+        });
+        if result.is_err() {
+            // The other workers stop too. Dropping the dataflow now, before timely steps it
+            // again, means the progress of the epochs this worker left unfinished (its inputs
+            // closed as they were dropped) is never sent: no worker sees them complete, so
+            // none is committed with part of its records.
+            peers.failed.store(true, Ordering::SeqCst);
+            for dataflow in worker.installed_dataflows() {
+                worker.drop_dataflow(dataflow);
+            }
+        }
+        result
     })
     .map_err(PipelineError::Cluster)?;
+    // The run's error is the failed worker's, not the others' `PeerFailed`.
     let mut first_error = None;
     for (index, result) in guards.join().into_iter().enumerate() {
-        match result {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                first_error.get_or_insert(e);
-            }
-            Err(message) => {
-                first_error.get_or_insert(PipelineError::WorkerPanicked { worker: index, message });
-            }
+        let error = match result {
+            Ok(Ok(())) => continue,
+            Ok(Err(e)) => e,
+            Err(message) => PipelineError::WorkerPanicked { worker: index, message },
+        };
+        match (&first_error, &error) {
+            (None, _) | (Some(PipelineError::PeerFailed), _) => first_error = Some(error),
+            _ => {}
         }
     }
     let report = lineage.lock().ok().and_then(|mut slot| slot.take());
@@ -145,6 +177,7 @@ pub fn run(mut config: PipelineConfig, timely: timely::Config) -> Result<RunSumm
     let mut summary = shared.lock().map(|s| s.clone()).unwrap_or_default();
     summary.lineage = lineage_stats;
     summary.elapsed = started.elapsed();
+    (summary.process, summary.processes) = (process, processes);
     Ok(summary)
 }
 

@@ -33,6 +33,8 @@ pub(super) struct Sources {
     topics: Vec<Topic>,
     /// Partitions of the transactions topic, all workers' together.
     transaction_partitions: usize,
+    /// The topic the next poll asks first (an index into `topics`).
+    turn: usize,
 }
 
 impl Sources {
@@ -79,7 +81,7 @@ impl Sources {
             let reader = KafkaReader::open(&config.kafka, &config.group, name, &starts, config.bounded)?;
             topics.push(Topic { feed, name: name.to_owned(), reader, mine });
         }
-        Ok(Sources { topics, transaction_partitions })
+        Ok(Sources { topics, transaction_partitions, turn: 0 })
     }
 
     /// How many partitions the transactions topic has.
@@ -141,8 +143,9 @@ impl Sources {
         Ok(())
     }
 
-    /// Hands up to `max` records of each topic to `each`, waiting at most `timeout` for the
-    /// transactions' first one (the other topics hand over what has arrived).
+    /// Hands up to `max` records in all to `each`, waiting at most `timeout` for the first
+    /// topic's first one (the others hand over what has arrived). The topic asked first takes
+    /// turns, so that a full topic cannot starve the other of a small budget.
     pub(super) fn poll(
         &mut self,
         max: usize,
@@ -151,9 +154,12 @@ impl Sources {
     ) -> Result<usize, PipelineError> {
         let mut seen = 0;
         let mut wait = timeout;
-        for topic in &mut self.topics {
+        let count = self.topics.len();
+        self.turn = (self.turn + 1) % count;
+        for i in 0..count {
+            let topic = &mut self.topics[(self.turn + i) % count];
             let feed = topic.feed;
-            seen += topic.reader.poll_batch(max, wait, |message| each(feed, message))?;
+            seen += topic.reader.poll_batch(max - seen, wait, |message| each(feed, message))?;
             wait = Duration::ZERO;
         }
         Ok(seen)

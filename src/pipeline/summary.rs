@@ -114,10 +114,16 @@ impl TableStats {
     }
 }
 
-/// The outcome of a pipeline run, as printed at its end.
+/// The outcome of a pipeline run, as printed at its end. The process that hosts worker 0
+/// (the committer) counts every worker of the cluster; another process of a cluster counts
+/// its own workers only, and has no table.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct RunSummary {
-    /// Kafka records read by this process's workers.
+    /// This process's index in the cluster (0 hosts the committer).
+    pub process: usize,
+    /// Processes in the cluster.
+    pub processes: usize,
+    /// Kafka records read by the workers counted.
     pub events_in: u64,
     /// Of those, decoded transactions fed to the graph.
     pub transactions: u64,
@@ -127,7 +133,7 @@ pub struct RunSummary {
     pub dead_lettered: BTreeMap<String, u64>,
     /// Wall time of the run.
     pub elapsed: Duration,
-    /// Timely workers in this process.
+    /// Timely workers counted: the cluster's, or this process's if it is not process 0.
     pub workers: usize,
     /// The output table, as committed by this process (empty unless it hosts worker 0).
     pub table: Option<TableStats>,
@@ -165,9 +171,14 @@ impl fmt::Display for RunSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let logins =
             if self.user_events > 0 { format!(", {} user events", self.user_events) } else { String::new() };
+        let processes = match (self.processes, self.process) {
+            (0 | 1, _) => String::new(),
+            (n, 0) => format!(" in {n} processes"),
+            (n, p) => format!(" of process {p} (of {n}; process 0 prints the whole run's counts and tables)"),
+        };
         writeln!(
             f,
-            "events in      {} ({} transactions{logins}, {} dead-lettered) in {:.2} s = {:.0} events/s on {} worker(s)",
+            "events in      {} ({} transactions{logins}, {} dead-lettered) in {:.2} s = {:.0} events/s on {} worker(s){processes}",
             self.events_in,
             self.transactions,
             self.dead_letter_total(),

@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,7 @@ use super::memory::Retained;
 use super::resume::{ReplayPlan, Resume};
 use super::sources::{Feed, Progress, Sources};
 use super::summary::RunSummary;
+use super::tally::{Gathered, Tally, gather};
 use crate::codec::{Decoder, wire};
 use crate::dataflow::anomaly::{Alert, monitor};
 use crate::dataflow::expectations::route;
@@ -48,18 +49,21 @@ const MAX_OPEN_EPOCH_RECORDS: u64 = 1 << 20;
 /// parking spun a core that the other worker and the broker need.
 const PARK: Duration = Duration::from_millis(1);
 
-/// This worker's counters, added to the process's summary at the end.
-#[derive(Default)]
-struct Counters {
-    events: u64,
-    transactions: u64,
-    user_events: u64,
-    /// Records fed at already committed epochs, to rebuild the state.
-    replayed: u64,
-    /// Records of committed epochs read again but not fed: the state no longer needed them.
-    skipped: u64,
-    /// Records rejected at new epochs (replayed ones were counted by the run that read them).
-    dead_lettered: BTreeMap<String, u64>,
+/// What a worker knows of the others.
+pub(super) struct Peers {
+    /// This process's index in the cluster (0 hosts worker 0, the committer).
+    pub process: usize,
+    /// Set when a worker of this process has failed: the others stop too, instead of waiting
+    /// for it forever. (The failed worker's dataflow is dropped before its unfinished
+    /// epochs' progress is sent, so no worker can see them complete and commit them.)
+    pub failed: Arc<AtomicBool>,
+}
+
+impl Peers {
+    /// `Err(PeerFailed)` once another worker of this process has failed.
+    fn check(&self) -> Result<(), PipelineError> {
+        if self.failed.load(Ordering::SeqCst) { Err(PipelineError::PeerFailed) } else { Ok(()) }
+    }
 }
 
 /// Runs one worker to completion.
@@ -70,7 +74,9 @@ pub(super) fn run_worker(
     retained: Retained,
     resume: Option<&Resume>,
     lineage: &SharedReport,
+    others: &Peers,
 ) -> Result<(), PipelineError> {
+    let process = others.process;
     let index = worker.index();
     let peers = worker.peers();
     // Ask the brokers first: a missing topic should not leave empty tables behind.
@@ -101,73 +107,84 @@ pub(super) fn run_worker(
     let governor = config.governor.clone();
     let anomaly = config.anomaly;
     let reads_logins = config.user_events_topic.is_some();
-    let (mut input, mut watched, mut user_input, mut marks_input, mut positions_input, mut rejected_input) =
-        worker.dataflow::<u64, _, _>(|scope| {
-            let (input, transactions) = scope.new_collection::<Transaction, isize>();
-            // Replayed rows the quality graph no longer needs, for the anomaly monitor only.
-            let (watched, watched_only) = scope.new_collection::<Transaction, isize>();
-            let (user_input, user_events) = scope.new_collection::<UserEvent, isize>();
-            let (positions_input, positions) = scope.new_collection::<(Feed, i32, i64), isize>();
-            buffer(positions, &outputs, |o| &mut o.positions);
-            // Rejected records go to the committer, which publishes them with their epoch.
-            let (rejected_input, rejected) = scope.new_collection::<DeadLetter, isize>();
-            buffer(rejected, &outputs, |o| &mut o.dead_letters);
-            let (marks_input, marks) = scope.new_input::<Mark>();
-            // Every mark reaches the committer too: a horizon run records each epoch's marks.
-            buffer(stamped(marks.clone()), &outputs, |o| &mut o.marks);
-            // The monitor watches the decoded input itself, before the horizon and the routing.
-            let alerts = match anomaly {
-                Some(anomaly) => monitor(transactions.clone().concat(watched_only), anomaly),
-                None => Vec::<(Alert, u64, isize)>::new().to_stream(scope).as_collection(),
-            };
-            buffer(alerts, &outputs, |o| &mut o.alerts);
-            let (verdicts, late, held) = match horizon {
-                Some(horizon) => {
-                    let bounded = quality_within_marks(transactions, marks, now_ms, horizon);
-                    // Each commit records which rows the state holds: what a restart feeds
-                    // again (`resume`).
-                    buffer(bounded.held, &outputs, |o| &mut o.held);
-                    (bounded.verdicts, bounded.late, bounded.retained)
-                }
-                // Without a horizon nothing is late (an empty, closed stream), and the graph
-                // holds every row.
-                None => {
-                    let late = Vec::<(LateEvent, u64, isize)>::new().to_stream(scope).as_collection();
-                    let held = Vec::<((i32, i64), u64, isize)>::new().to_stream(scope).as_collection();
-                    buffer(held, &outputs, |o| &mut o.held);
-                    let verdicts = match scorer {
-                        // The per-user reduce walks each user's logins with their payments: a
-                        // login read after them re-scores the payments it changes.
-                        Some(scorer) if reads_logins => {
-                            quality_scored_with(transactions.clone(), user_events, now_ms, scorer)
-                        }
-                        Some(scorer) => quality_scored(transactions.clone(), now_ms, scorer),
-                        None => quality(transactions.clone(), now_ms),
-                    };
-                    (verdicts, late, transactions)
-                }
-            };
-            buffer(governed_late(late, governor.clone()), &outputs, |o| &mut o.late);
-            let counted = retained.clone();
-            held.inspect(move |(_, _, diff)| counted.add(*diff));
-            // The windows count users by their real ids; every row a table or topic receives is
-            // protected by the run's PII policy.
-            let windows = window_metrics(verdicts.clone(), DASHBOARD_WINDOW_MS);
-            let routed = route(governed(verdicts, governor), &expectations);
-            buffer(routed.kept, &outputs, |o| &mut o.quality);
-            buffer(routed.quarantined, &outputs, |o| &mut o.quarantine);
-            buffer(routed.dropped, &outputs, |o| &mut o.dropped);
-            buffer(routed.fatal, &outputs, |o| &mut o.fatal);
-            buffer(windows, &outputs, |o| &mut o.windows);
-            buffer(routed.outcomes, &outputs, |o| &mut o.outcomes);
-            (input, watched, user_input, marks_input, positions_input, rejected_input)
-        });
+    // Every worker's counts reach worker 0 at the end, for the summary of the whole run.
+    let gathered = Rc::new(RefCell::new(Gathered::default()));
+    let (
+        mut input,
+        mut watched,
+        mut user_input,
+        mut marks_input,
+        mut positions_input,
+        mut rejected_input,
+        mut tally_input,
+    ) = worker.dataflow::<u64, _, _>(|scope| {
+        let (tally_input, tallies) = scope.new_input::<Tally>();
+        gather(tallies, gathered.clone());
+        let (input, transactions) = scope.new_collection::<Transaction, isize>();
+        // Replayed rows the quality graph no longer needs, for the anomaly monitor only.
+        let (watched, watched_only) = scope.new_collection::<Transaction, isize>();
+        let (user_input, user_events) = scope.new_collection::<UserEvent, isize>();
+        let (positions_input, positions) = scope.new_collection::<(Feed, i32, i64), isize>();
+        buffer(positions, &outputs, |o| &mut o.positions);
+        // Rejected records go to the committer, which publishes them with their epoch.
+        let (rejected_input, rejected) = scope.new_collection::<DeadLetter, isize>();
+        buffer(rejected, &outputs, |o| &mut o.dead_letters);
+        let (marks_input, marks) = scope.new_input::<Mark>();
+        // Every mark reaches the committer too: a horizon run records each epoch's marks.
+        buffer(stamped(marks.clone()), &outputs, |o| &mut o.marks);
+        // The monitor watches the decoded input itself, before the horizon and the routing.
+        let alerts = match anomaly {
+            Some(anomaly) => monitor(transactions.clone().concat(watched_only), anomaly),
+            None => Vec::<(Alert, u64, isize)>::new().to_stream(scope).as_collection(),
+        };
+        buffer(alerts, &outputs, |o| &mut o.alerts);
+        let (verdicts, late, held) = match horizon {
+            Some(horizon) => {
+                let bounded = quality_within_marks(transactions, marks, now_ms, horizon);
+                // Each commit records which rows the state holds: what a restart feeds
+                // again (`resume`).
+                buffer(bounded.held, &outputs, |o| &mut o.held);
+                (bounded.verdicts, bounded.late, bounded.retained)
+            }
+            // Without a horizon nothing is late (an empty, closed stream), and the graph
+            // holds every row.
+            None => {
+                let late = Vec::<(LateEvent, u64, isize)>::new().to_stream(scope).as_collection();
+                let held = Vec::<((i32, i64), u64, isize)>::new().to_stream(scope).as_collection();
+                buffer(held, &outputs, |o| &mut o.held);
+                let verdicts = match scorer {
+                    // The per-user reduce walks each user's logins with their payments: a
+                    // login read after them re-scores the payments it changes.
+                    Some(scorer) if reads_logins => {
+                        quality_scored_with(transactions.clone(), user_events, now_ms, scorer)
+                    }
+                    Some(scorer) => quality_scored(transactions.clone(), now_ms, scorer),
+                    None => quality(transactions.clone(), now_ms),
+                };
+                (verdicts, late, transactions)
+            }
+        };
+        buffer(governed_late(late, governor.clone()), &outputs, |o| &mut o.late);
+        let counted = retained.clone();
+        held.inspect(move |(_, _, diff)| counted.add(*diff));
+        // The windows count users by their real ids; every row a table or topic receives is
+        // protected by the run's PII policy.
+        let windows = window_metrics(verdicts.clone(), DASHBOARD_WINDOW_MS);
+        let routed = route(governed(verdicts, governor), &expectations);
+        buffer(routed.kept, &outputs, |o| &mut o.quality);
+        buffer(routed.quarantined, &outputs, |o| &mut o.quarantine);
+        buffer(routed.dropped, &outputs, |o| &mut o.dropped);
+        buffer(routed.fatal, &outputs, |o| &mut o.fatal);
+        buffer(windows, &outputs, |o| &mut o.windows);
+        buffer(routed.outcomes, &outputs, |o| &mut o.outcomes);
+        (input, watched, user_input, marks_input, positions_input, rejected_input, tally_input)
+    });
     // The buffers' frontiers are the graph's progress, as seen after the exchange.
     let lagging = |target: u64| outputs.borrow().in_progress(target);
 
     let mut decoder = Decoder::new(config.registry.clone());
     let topic: Arc<str> = Arc::from(config.topic.as_str());
-    let mut counters = Counters::default();
+    let mut counters = Tally::worker();
     let watching = config.anomaly.is_some();
     // Event-time progress per partition, only where a horizon needs it (off the hot path
     // otherwise); a resumed run continues from the marks its committed epochs recorded.
@@ -213,8 +230,17 @@ pub(super) fn run_worker(
     let mut epoch_started = Instant::now();
     let mut epoch_records: u64 = 0;
     while !sources.finished() && !config.stop.load(Ordering::Relaxed) {
+        others.check()?;
         let mut failure = None;
-        sources.poll(POLL_BATCH, Duration::from_millis(2), |feed, message| {
+        // A full epoch reads no further until it closes below (replayed epochs are bounded by
+        // their committed offsets instead).
+        let budget = match config.max_epoch_records {
+            Some(max) if read.replaying.is_empty() => {
+                max.saturating_sub(epoch_records).min(POLL_BATCH as u64)
+            }
+            _ => POLL_BATCH as u64,
+        };
+        sources.poll(budget as usize, Duration::from_millis(2), |feed, message| {
             counters.events += 1;
             epoch_records += 1;
             read.read(feed, message.partition, message.offset);
@@ -323,6 +349,7 @@ pub(super) fn run_worker(
             );
             inputs.advance(epoch);
             epoch_started = Instant::now();
+            epoch_records = 0;
         }
         // An epoch closes once it is due and the graph has finished every epoch before it.
         // Under a backlog the open epoch therefore grows while the graph works, and the
@@ -331,8 +358,11 @@ pub(super) fn run_worker(
         // up sees no difference: its epochs close on time.
         // (With a horizon, epochs keep their cadence: which rows are late depends on the
         // epochs' boundaries, and its state stays bounded anyway.)
+        // An epoch that holds --max-epoch-records closes at once, caught up or not; the limit
+        // on epochs in flight below then holds the reader back.
         let caught_up = horizon.is_some() || !lagging(epoch);
-        if read.replaying.is_empty() && epoch_started.elapsed() >= config.epoch && caught_up {
+        let full = config.max_epoch_records.is_some_and(|max| epoch_records >= max);
+        if read.replaying.is_empty() && ((epoch_started.elapsed() >= config.epoch && caught_up) || full) {
             if let Some(progress) = progress.as_mut() {
                 progress.send(inputs.marks, sources.transactions());
             }
@@ -348,12 +378,14 @@ pub(super) fn run_worker(
             && (lagging(epoch.saturating_sub(MAX_EPOCHS_IN_FLIGHT))
                 || (horizon.is_none() && epoch_records >= MAX_OPEN_EPOCH_RECORDS && lagging(epoch)))
         {
+            others.check()?;
             worker.step_or_park(Some(PARK));
         }
         if let Some(committer) = committer.as_mut() {
             committer.commit_ready(&outputs)?;
         }
     }
+    others.check()?;
     if let Some(progress) = progress.as_mut() {
         progress.send(inputs.marks, sources.transactions());
     }
@@ -374,13 +406,16 @@ pub(super) fn run_worker(
     drop(marks_input);
     drop(positions_input);
     drop(rejected_input);
+    tally_input.send(counters.clone());
+    drop(tally_input);
     loop {
         if let Some(committer) = committer.as_mut() {
             committer.commit_ready(&outputs)?;
         }
-        if !lagging(u64::MAX) {
+        if !lagging(u64::MAX) && gathered.borrow().complete {
             break;
         }
+        others.check()?;
         worker.step_or_park(Some(PARK));
     }
     if let Some(committer) = committer.as_mut() {
@@ -388,16 +423,14 @@ pub(super) fn run_worker(
     }
 
     let mut totals = totals.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    totals.workers += 1;
-    totals.events_in += counters.events;
-    totals.transactions += counters.transactions;
-    totals.user_events += counters.user_events;
-    totals.replayed_events += counters.replayed;
-    totals.skipped_events += counters.skipped;
-    totals.resumed_after = resume.map(|r| r.last.epoch);
-    for (reason, count) in counters.dead_lettered {
-        *totals.dead_lettered.entry(reason).or_default() += count;
+    // Worker 0 counts the whole cluster; workers of other processes count themselves, for
+    // their own process's summary.
+    if index == 0 {
+        gathered.borrow().sum.count_into(&mut totals);
+    } else if process != 0 {
+        counters.count_into(&mut totals);
     }
+    totals.resumed_after = resume.map(|r| r.last.epoch);
     if let Some(mut committer) = committer {
         // The last retirements change no table, so sample the state once more at the end.
         committer.state.sample(retained.get());

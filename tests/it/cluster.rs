@@ -8,7 +8,8 @@ use crate::support::{consolidated_quality, kafka, root, trustflow, unique};
 const NOW: &str = "1767225600000";
 
 /// Issue 4: `scripts/cluster.sh -n 2 -w 2` spreads 6 partitions over 4 workers in 2
-/// processes with one committer; the consolidated table equals a `-w 1` run's, row for row.
+/// processes with one committer; the consolidated table equals a `-w 1` run's, row for row,
+/// and process 0's summary counts the events all four workers read.
 #[test]
 fn issue_4_two_processes_two_workers_each_equal_one_worker() {
     let brokers = kafka();
@@ -46,6 +47,16 @@ fn issue_4_two_processes_two_workers_each_equal_one_worker() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(printed.contains("rows out"), "process 0 commits and prints the summary:\n{printed}");
+    // Process 0 counts every worker of the cluster; process 1 its own two, and says so.
+    assert!(
+        printed.contains("events in      60000 ") && printed.contains("on 4 worker(s) in 2 processes"),
+        "process 0's summary counts the whole cluster:\n{printed}"
+    );
+    let other = std::fs::read_to_string(logs.join("process-1.out")).unwrap();
+    assert!(
+        other.contains("on 2 worker(s) of process 1 (of 2;") && !other.contains("rows out"),
+        "process 1 counts its own workers:\n{other}"
+    );
     for process in 0..2 {
         let log = std::fs::read_to_string(logs.join(format!("process-{process}.log"))).unwrap();
         let assigned = log.lines().filter(|l| l.contains("assigned")).count();

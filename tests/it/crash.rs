@@ -12,12 +12,13 @@ use std::time::{Duration, Instant};
 
 use std::collections::BTreeMap;
 
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 
 use crate::kafka_output_support::for_each_record;
+use crate::kill_loop::{Kills, kill_again_and_again};
 use crate::support::{
-    azurite, commits, consolidated_quality, kafka, read_url, setting, trustflow, trustflow_env, unique,
+    azurite, consolidated_quality, kafka, read_url, setting, trustflow, trustflow_env, unique,
 };
 
 const NOW: &str = "1767225600000";
@@ -94,39 +95,17 @@ fn issue_4_sigkill_again_and_again_loses_and_doubles_nothing() {
     );
     let reference_time = started.elapsed();
 
-    // Every other run is killed at a random moment from its start (often while it replays);
-    // the others once they have committed a random number of epochs, plus a random delay
-    // (often during the next commit), so that the run makes progress.
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let mut progress = Vec::new();
-    for kill in 0..kills {
-        let log = dir.path().join(format!("run-{kill}.log"));
-        let mut child = start(brokers, &topic, &crashed, &log);
-        let begun = Instant::now();
-        if kill % 2 == 0 {
-            std::thread::sleep(Duration::from_millis(rng.random_range(200..4_000)));
-        } else {
-            let wanted = rng.random_range(1..=3);
-            while commits(&log) < wanted && begun.elapsed() < Duration::from_secs(120) {
-                assert!(
-                    child.try_wait().unwrap().is_none(),
-                    "run {kill} ended:\n{}",
-                    std::fs::read_to_string(&log).unwrap()
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            std::thread::sleep(Duration::from_millis(rng.random_range(0..300)));
-        }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "run {kill} ended:\n{}",
-            std::fs::read_to_string(&log).unwrap()
-        );
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        progress.push(commits(&log));
-    }
+    let plan = Kills {
+        kills,
+        early_ms: 200..4_000,
+        commits: 1..=3,
+        patience: Duration::from_secs(120),
+        late_ms: 0..300,
+    };
+    let progress =
+        kill_again_and_again(&plan, &mut rng, dir.path(), |log| start(brokers, &topic, &crashed, log));
     let output = trustflow_env(
         &[
             "run",

@@ -7,13 +7,12 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 
 use crate::kafka_output_support::for_each_record;
-use crate::support::{
-    commits, consolidated_quality, kafka, read_delta, run_trustflow, setting, trustflow, unique,
-};
+use crate::kill_loop::{Kills, kill_again_and_again};
+use crate::support::{consolidated_quality, kafka, read_delta, run_trustflow, setting, trustflow, unique};
 
 const NOW_MS: i64 = 1_767_225_600_000;
 
@@ -352,29 +351,17 @@ fn issue_5_a_run_joining_logins_killed_again_and_again_equals_batch() {
     }
     let root = dir.path().join("out");
     let started = Instant::now();
-    let mut progress = Vec::new();
-    for kill in 0..kills {
-        let log = dir.path().join(format!("run-{kill}.log"));
-        let mut child = start(brokers, &topic, &users, &model, &root, &log, false);
-        let begun = Instant::now();
-        if kill % 2 == 0 {
-            std::thread::sleep(Duration::from_millis(rng.random_range(300..3_000)));
-        } else {
-            let wanted = rng.random_range(2..=8);
-            // (Once the generator is done, a run may have fewer epochs left to commit: wait at most 15 s.)
-            while commits(&log) < wanted && begun.elapsed() < Duration::from_secs(15) {
-                let ended = child.try_wait().unwrap().is_some();
-                assert!(!ended, "run {kill} ended:\n{}", std::fs::read_to_string(&log).unwrap());
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            std::thread::sleep(Duration::from_millis(rng.random_range(0..200)));
-        }
-        let ended = child.try_wait().unwrap().is_some();
-        assert!(!ended, "run {kill} ended:\n{}", std::fs::read_to_string(&log).unwrap());
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        progress.push(commits(&log));
-    }
+    let plan = Kills {
+        kills,
+        early_ms: 300..3_000,
+        commits: 2..=8,
+        // (Once the generator is done, a run may have fewer epochs left to commit.)
+        patience: Duration::from_secs(15),
+        late_ms: 0..200,
+    };
+    let progress = kill_again_and_again(&plan, &mut rng, dir.path(), |log| {
+        start(brokers, &topic, &users, &model, &root, log, false)
+    });
     assert!(producer.wait().unwrap().success(), "the generator failed");
     let log = dir.path().join("final.log");
     let status = start(brokers, &topic, &users, &model, &root, &log, true).wait().unwrap();

@@ -12,13 +12,14 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use differential_dataflow::input::Input;
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use timely::dataflow::operators::capture::{Capture, Extract};
 
 use crate::kafka_output_support::for_each_record;
-use crate::support::{commits, consolidated_quality, kafka, read_delta, setting, unique};
+use crate::kill_loop::{Kills, kill_again_and_again};
+use crate::support::{consolidated_quality, kafka, read_delta, setting, unique};
 use trustflow::codec::Decoder;
 use trustflow::codec::registry::LocalRegistry;
 use trustflow::dataflow::horizon::{Horizon, LateEvent, Mark, quality_within_marks};
@@ -226,28 +227,15 @@ fn issue_4_a_horizon_run_killed_again_and_again_resumes_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("out");
     let started = Instant::now();
-    let mut progress = Vec::new();
-    for kill in 0..kills {
-        let log = dir.path().join(format!("run-{kill}.log"));
-        let mut child = start(brokers, &topic, &root, &log, false);
-        let begun = Instant::now();
-        if kill % 2 == 0 {
-            std::thread::sleep(Duration::from_millis(rng.random_range(200..3_000)));
-        } else {
-            let wanted = rng.random_range(2..=8);
-            while commits(&log) < wanted && begun.elapsed() < Duration::from_secs(120) {
-                let ended = child.try_wait().unwrap().is_some();
-                assert!(!ended, "run {kill} ended:\n{}", std::fs::read_to_string(&log).unwrap());
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            std::thread::sleep(Duration::from_millis(rng.random_range(0..200)));
-        }
-        let ended = child.try_wait().unwrap().is_some();
-        assert!(!ended, "run {kill} ended:\n{}", std::fs::read_to_string(&log).unwrap());
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        progress.push(commits(&log));
-    }
+    let plan = Kills {
+        kills,
+        early_ms: 200..3_000,
+        commits: 2..=8,
+        patience: Duration::from_secs(120),
+        late_ms: 0..200,
+    };
+    let progress =
+        kill_again_and_again(&plan, &mut rng, dir.path(), |log| start(brokers, &topic, &root, log, false));
     assert!(producer.wait().unwrap().success(), "the generator failed");
     let log = dir.path().join("final.log");
     let status = start(brokers, &topic, &root, &log, true).wait().unwrap();
