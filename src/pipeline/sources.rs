@@ -143,9 +143,10 @@ impl Sources {
         Ok(())
     }
 
-    /// Hands up to `max` records in all to `each`, waiting at most `timeout` for the first
-    /// topic's first one (the others hand over what has arrived). The topic asked first takes
-    /// turns, so that a full topic cannot starve the other of a small budget.
+    /// Hands up to `max` records in all to `each`. The topic asked first takes turns, so that
+    /// a full topic cannot starve the other of a small budget. Only the transactions topic is
+    /// waited for (at most `timeout`, and only if nothing was handed over before it): an idle
+    /// user-events topic costs no wait.
     pub(super) fn poll(
         &mut self,
         max: usize,
@@ -153,14 +154,13 @@ impl Sources {
         mut each: impl FnMut(Feed, SourceMessage<'_>),
     ) -> Result<usize, PipelineError> {
         let mut seen = 0;
-        let mut wait = timeout;
         let count = self.topics.len();
         self.turn = (self.turn + 1) % count;
         for i in 0..count {
             let topic = &mut self.topics[(self.turn + i) % count];
             let feed = topic.feed;
+            let wait = if feed == Feed::Transactions && seen == 0 { timeout } else { Duration::ZERO };
             seen += topic.reader.poll_batch(max - seen, wait, |message| each(feed, message))?;
-            wait = Duration::ZERO;
         }
         Ok(seen)
     }
